@@ -1,0 +1,36 @@
+/*
+ * ptar.h — metadata of a TorchScript archive (a zip file written by
+ * torch.jit.save), read without libtorch: the weight records and their
+ * sizes, and extra files such as ultralytics' config.txt.
+ */
+#ifndef TINFER_PTAR_H
+#define TINFER_PTAR_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct ptar_info {
+	uint64_t file_size;         /* bytes on disk */
+	uint64_t weight_bytes;      /* sum of the tensor storage records (<root>/data/N) */
+	uint64_t largest_record;    /* the largest single storage record */
+	int n_records;              /* number of storage records */
+	uint64_t float_bytes;       /* bytes of those records whose storage is floating point (-1 if unknown) */
+	char root[128];             /* the archive's top folder */
+	int n_extra;                /* files under <root>/extra/ */
+	char extra[16][64];         /* their names (the first 16) */
+};
+
+/*
+ * Reads the zip central directory of path.  Returns 0, or -1 with a one-line
+ * reason in err ("not a TorchScript archive", I/O errors, ...).
+ */
+int ptar_stat(const char *path, struct ptar_info *out, char *err, size_t errlen);
+
+/*
+ * Returns the contents of <root>/extra/<name> as a malloc'd NUL-terminated
+ * buffer (length in *len), or NULL: with err[0] == '\0' when the archive has no
+ * such file, with a reason in err on error.
+ */
+char *ptar_extra(const char *path, const char *name, size_t *len, char *err, size_t errlen);
+
+#endif
