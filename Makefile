@@ -15,7 +15,8 @@ PKG      := libpng libturbojpeg jansson
 
 CFLAGS   ?= -O2 -g
 CXXFLAGS ?= -O2 -g
-WARN     := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wno-unused-parameter
+# Messages are cut to fit their buffers on purpose: no -Wformat-truncation.
+WARN     := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wno-unused-parameter -Wno-format-truncation
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(shell pkg-config --cflags $(PKG) 2>/dev/null) \
 	-DTINFER_VERSION='"$(VERSION)"' -DTINFER_LIBDIR='"$(PREFIX)/lib/tinfer"' \
 	-DTINFER_DATADIR='"$(PREFIX)/share/tinfer"'

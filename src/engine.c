@@ -1,0 +1,71 @@
+/* engine.c — see engine.h. */
+#include "engine.h"
+#include "msg.h"
+
+#include <dlfcn.h>
+#include <stdio.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static struct tch_api api; /* filled once; the process uses one shim */
+static int loaded;
+
+/* dlopen()s path; NULL with a reason in err when that fails. */
+static void *open_shim(const char *path, char *err, size_t errlen)
+{
+	void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+	if (!h)
+		msg_fmt(err, errlen, "cannot load the libtorch shim: %s", dlerror());
+	return h;
+}
+
+const struct tch_api *engine_get(char *err, size_t errlen)
+{
+	char exe[PATH_MAX], path[PATH_MAX + 32];
+	const char *env = getenv("TINFER_TCH_LIB");
+	void *h = NULL;
+	ssize_t n;
+
+	if (loaded)
+		return &api;
+	if (env && *env) {
+		h = open_shim(env, err, errlen);
+	} else {
+		n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+		if (n > 0) {
+			exe[n] = '\0';
+			snprintf(path, sizeof path, "%s/libtinfer_tch.so", dirname(exe));
+			if (access(path, F_OK) == 0)
+				h = open_shim(path, err, errlen);
+		}
+		if (!h && access(TINFER_LIBDIR "/libtinfer_tch.so", F_OK) == 0)
+			h = open_shim(TINFER_LIBDIR "/libtinfer_tch.so", err, errlen);
+		if (!h && !err[0])
+			msg_fmt(err, errlen, "cannot find libtinfer_tch.so next to the program or in %s",
+			        TINFER_LIBDIR);
+	}
+	if (!h)
+		return NULL;
+#define TCH_RESOLVE(ret, name, args)                                                     \
+	*(void **)&api.name = dlsym(h, #name);                                           \
+	if (!api.name) {                                                                 \
+		msg_fmt(err, errlen, "libtorch shim lacks %s: rebuild tinfer", #name);   \
+		dlclose(h);                                                              \
+		return NULL;                                                             \
+	}
+	TCH_API(TCH_RESOLVE)
+#undef TCH_RESOLVE
+	if (api.tch_abi_version() != TCH_ABI_VERSION) {
+		msg_fmt(err, errlen, "libtorch shim has ABI %d, tinfer wants %d: reinstall",
+		        api.tch_abi_version(), TCH_ABI_VERSION);
+		dlclose(h);
+		return NULL;
+	}
+	loaded = 1;
+	return &api;
+}
+
+int engine_loaded(void) { return loaded; }

@@ -1,0 +1,39 @@
+/*
+ * main.c — tinfer: batch inference with one TorchScript model.  Parses the
+ * command line, hands it to the command, checks stdout, returns the status.
+ */
+#include "info.h"
+#include "memstat.h"
+#include "msg.h"
+#include "opts.h"
+#include "run.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+int main(int argc, char **argv)
+{
+	double t_start = now_ms();
+	struct opts o;
+	int status;
+
+	if (opts_parse(argc, argv, &o) < 0) {
+		free(o.inputs);
+		return EXIT_USAGE;
+	}
+	msg_set_quiet(o.quiet);
+	switch (o.cmd) {
+	case CMD_HELP: opts_help(); status = EXIT_OK; break;
+	case CMD_VERSION: printf("tinfer %s\n", TINFER_VERSION); status = EXIT_OK; break;
+	case CMD_INFO: status = info_main(&o); break;
+	case CMD_MODELS: status = models_main(&o); break;
+	default: status = run_main(&o, t_start); break;
+	}
+	free(o.inputs);
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		msg_error("write error on stdout");
+		if (status == EXIT_OK)
+			status = EXIT_SOME_FAILED;
+	}
+	return status;
+}

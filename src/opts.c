@@ -1,0 +1,346 @@
+/* opts.c — the option table, the parser and --help.  See opts.h. */
+#include "opts.h"
+#include "msg.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum opt_id {
+	O_MODEL, O_MODELS, O_TASK, O_DEVICE, O_DTYPE, O_HALF, O_AUTOCAST, O_BATCH, O_THREADS,
+	O_OUTPUT, O_REPORT, O_FILES_FROM, O_RECURSIVE, O_NULL, O_QUIET, O_TOP_K,
+	O_MAX_PIXELS, O_FAST_DECODE, O_SAVE_DIR, O_JSON, O_HELP, O_VERSION
+};
+
+/* Which commands take an option. */
+#define C_RUN (1 << CMD_RUN)
+#define C_INFO (1 << CMD_INFO)
+#define C_MODELS (1 << CMD_MODELS)
+#define C_ALL (C_RUN | C_INFO | C_MODELS)
+
+struct option_def {
+	enum opt_id id;
+	char shortname;             /* 0 = none */
+	const char *longname;
+	const char *arg;            /* NULL = flag */
+	unsigned commands;
+	const char *help;
+};
+
+/* The one table of options: parser, --help, and the docs test read it. */
+static const struct option_def table[] = {
+	{O_MODEL, 'm', "model", "NAME|PATH", C_ALL & ~C_MODELS, "manifest name or .pt/.torchscript file"},
+	{O_MODELS, 0, "models", "FILE", C_ALL, "manifest to use"},
+	{O_TASK, 0, "task", "TASK", C_RUN, "classify, embed or raw (default: manifest's)"},
+	{O_DEVICE, 'd', "device", "DEV", C_RUN, "auto, cpu, cuda, cuda:N (default: $TINFER_DEVICE, auto)"},
+	{O_DTYPE, 0, "dtype", "T", C_RUN, "fp32, fp16 or bf16 (default fp32)"},
+	{O_HALF, 0, "half", NULL, C_RUN, "same as --dtype fp16"},
+	{O_AUTOCAST, 0, "autocast", NULL, C_RUN, "mixed precision (CUDA fp16, CPU bf16)"},
+	{O_BATCH, 'b', "batch-size", "N", C_RUN, "inputs per forward pass (default: manifest's, else 1)"},
+	{O_THREADS, 'j', "threads", "N", C_RUN, "intra-op threads (default: all cores)"},
+	{O_OUTPUT, 'o', "output", "FILE", C_RUN, "write JSON Lines results to FILE (default stdout)"},
+	{O_REPORT, 0, "report", "FILE", C_RUN, "run summary as JSON to FILE (- = stderr)"},
+	{O_FILES_FROM, 'T', "files-from", "FILE", C_RUN, "read input paths from FILE (- = stdin)"},
+	{O_RECURSIVE, 'r', "recursive", NULL, C_RUN, "descend into directories"},
+	{O_NULL, '0', "null", NULL, C_RUN, "paths in lists are NUL-separated"},
+	{O_QUIET, 'q', "quiet", NULL, C_ALL, "no messages on stderr except errors"},
+	{O_TOP_K, 0, "top-k", "N", C_RUN, "classify: classes per record (default 5)"},
+	{O_MAX_PIXELS, 0, "max-pixels", "N", C_RUN, "refuse larger images (default 100000000)"},
+	{O_FAST_DECODE, 0, "fast-decode", NULL, C_RUN, "JPEG: decode at reduced scale when the target is smaller"},
+	{O_SAVE_DIR, 0, "save-dir", "DIR", C_RUN, "write raw outputs as .npy files there"},
+	{O_JSON, 0, "json", NULL, C_INFO | C_MODELS, "machine-readable output"},
+	{O_HELP, 'h', "help", NULL, C_ALL, "show this help and exit"},
+	{O_VERSION, 'V', "version", NULL, C_ALL, "show the version and exit"},
+};
+#define NOPTS (int)(sizeof table / sizeof table[0])
+
+static const char *const usage_lines[] = {
+	"tinfer run   -m MODEL [options] [INPUT ...]",
+	"tinfer info  -m MODEL [--json]",
+	"tinfer models [--json]",
+	"tinfer --help | --version",
+};
+
+void opts_usage(void)
+{
+	for (size_t i = 0; i < sizeof usage_lines / sizeof usage_lines[0]; i++)
+		fprintf(stderr, "%s %s\n", i ? "      " : "usage:", usage_lines[i]);
+	fprintf(stderr, "Try 'tinfer --help' for more information.\n");
+}
+
+void opts_help(void)
+{
+	printf("tinfer — batch inference with one TorchScript model, JSON Lines out\n\n");
+	for (size_t i = 0; i < sizeof usage_lines / sizeof usage_lines[0]; i++)
+		printf("%s %s\n", i ? "      " : "usage:", usage_lines[i]);
+	printf("\nINPUT is a file, a directory, or - (one input's bytes on stdin).  With no\n"
+	       "INPUT, paths are read from stdin when it is not a terminal.\n\noptions:\n");
+	for (int i = 0; i < NOPTS; i++) {
+		const struct option_def *d = &table[i];
+		char left[64];
+		if (d->shortname)
+			snprintf(left, sizeof left, "-%c, --%s%s%s", d->shortname, d->longname,
+			         d->arg ? " " : "", d->arg ? d->arg : "");
+		else
+			snprintf(left, sizeof left, "    --%s%s%s", d->longname, d->arg ? " " : "",
+			         d->arg ? d->arg : "");
+		printf("  %-28s %s\n", left, d->help);
+	}
+	printf("\nexit status: 0 all inputs ok, 1 some failed, 2 usage, 3 model error,\n"
+	       "4 out of memory, 130/143 interrupted.  See tinfer(1).\n");
+}
+
+const char *dtype_name(enum dtype_opt d)
+{
+	static const char *const names[] = {"fp32", "fp16", "bf16"};
+	return names[d];
+}
+
+/* Parses a whole decimal integer in [lo, hi]; -1 and a message otherwise. */
+static int parse_long(const char *opt, const char *s, long long lo, long long hi, long long *out)
+{
+	char *end;
+	long long v;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno || end == s || *end || v < lo || v > hi) {
+		msg_error("--%s: '%s' is not a whole number from %lld to %lld", opt, s, lo, hi);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+/* Stores a long option value, range-checked; -1 on error. */
+static int set_long(const char *opt, const char *s, long lo, long *dst)
+{
+	long long v;
+	if (parse_long(opt, s, lo, LONG_MAX, &v) < 0)
+		return -1;
+	*dst = (long)v;
+	return 0;
+}
+
+static int check_device(const char *s)
+{
+	char *end;
+	if (!strcmp(s, "auto") || !strcmp(s, "cpu") || !strcmp(s, "cuda"))
+		return 0;
+	if (!strncmp(s, "cuda:", 5) && s[5] >= '0' && s[5] <= '9') {
+		errno = 0;
+		long n = strtol(s + 5, &end, 10);
+		if (!errno && !*end && n >= 0 && n < 64)
+			return 0;
+	}
+	msg_error("--device: '%s' is not auto, cpu, cuda or cuda:N", s);
+	return -1;
+}
+
+/* Applies one option; -1 on a bad value. */
+static int apply(struct opts *o, const struct option_def *d, const char *val)
+{
+	long long ll;
+	switch (d->id) {
+	case O_MODEL: o->model = val; break;
+	case O_MODELS: o->models_file = val; break;
+	case O_TASK:
+		if (strcmp(val, "classify") && strcmp(val, "embed") && strcmp(val, "raw") &&
+		    strcmp(val, "detect") && strcmp(val, "segment")) {
+			msg_error("--task: '%s' is not classify, detect, segment, embed or raw", val);
+			return -1;
+		}
+		o->task = val;
+		break;
+	case O_DEVICE:
+		if (check_device(val) < 0)
+			return -1;
+		o->device = val;
+		break;
+	case O_DTYPE:
+		if (!strcmp(val, "fp32")) o->dtype = DT_FP32;
+		else if (!strcmp(val, "fp16")) o->dtype = DT_FP16;
+		else if (!strcmp(val, "bf16")) o->dtype = DT_BF16;
+		else {
+			msg_error("--dtype: '%s' is not fp32, fp16 or bf16", val);
+			return -1;
+		}
+		break;
+	case O_HALF: o->dtype = DT_FP16; break;
+	case O_AUTOCAST: o->autocast = 1; break;
+	case O_BATCH: return set_long(d->longname, val, 1, &o->batch_size);
+	case O_THREADS: return set_long(d->longname, val, 1, &o->threads);
+	case O_OUTPUT: o->output = val; break;
+	case O_REPORT: o->report = val; break;
+	case O_FILES_FROM: o->files_from = val; break;
+	case O_RECURSIVE: o->recursive = 1; break;
+	case O_NULL: o->null_sep = 1; break;
+	case O_QUIET: o->quiet = 1; break;
+	case O_TOP_K: return set_long(d->longname, val, 1, &o->top_k);
+	case O_MAX_PIXELS:
+		if (parse_long(d->longname, val, 1, LLONG_MAX, &ll) < 0)
+			return -1;
+		o->max_pixels = ll;
+		break;
+	case O_FAST_DECODE: o->fast_decode = 1; break;
+	case O_SAVE_DIR: o->save_dir = val; break;
+	case O_JSON: o->json = 1; break;
+	case O_HELP: o->cmd = CMD_HELP; break;
+	case O_VERSION: o->cmd = CMD_VERSION; break;
+	}
+	return 0;
+}
+
+static const char *command_name(enum command c)
+{
+	switch (c) {
+	case CMD_RUN: return "run";
+	case CMD_INFO: return "info";
+	case CMD_MODELS: return "models";
+	default: return "tinfer";
+	}
+}
+
+/* Finds an option by long name (with an optional "=value" in *eq) or short letter. */
+static const struct option_def *find_long(const char *name, size_t len)
+{
+	for (int i = 0; i < NOPTS; i++)
+		if (strlen(table[i].longname) == len && !strncmp(table[i].longname, name, len))
+			return &table[i];
+	return NULL;
+}
+
+static const struct option_def *find_short(char c)
+{
+	for (int i = 0; i < NOPTS; i++)
+		if (table[i].shortname == c)
+			return &table[i];
+	return NULL;
+}
+
+int opts_parse(int argc, char **argv, struct opts *o)
+{
+	enum command cmd = CMD_NONE;
+	const char *env = getenv("TINFER_DEVICE");
+	int i = 1, only_operands = 0;
+
+	memset(o, 0, sizeof *o);
+	o->device = "auto";
+	o->top_k = 5;
+	o->max_pixels = 100000000LL;
+	o->inputs = calloc((size_t)argc, sizeof *o->inputs);
+	if (!o->inputs) {
+		msg_error("out of memory");
+		return -1;
+	}
+	if (env && *env) {
+		if (check_device(env) < 0) {
+			msg_error("(from $TINFER_DEVICE)");
+			return -1;
+		}
+		o->device = env;
+	}
+	if (argc > 1 && argv[1][0] != '-') {
+		const char *c = argv[1];
+		if (!strcmp(c, "run")) cmd = CMD_RUN;
+		else if (!strcmp(c, "info")) cmd = CMD_INFO;
+		else if (!strcmp(c, "models")) cmd = CMD_MODELS;
+		else {
+			msg_error("unknown command '%s'", c);
+			opts_usage();
+			return -1;
+		}
+		i = 2;
+	}
+	for (; i < argc; i++) {
+		const char *a = argv[i];
+		const struct option_def *d;
+		const char *val = NULL;
+
+		if (only_operands || a[0] != '-' || !strcmp(a, "-")) {
+			o->inputs[o->n_inputs++] = argv[i];
+			continue;
+		}
+		if (!strcmp(a, "--")) {
+			only_operands = 1;
+			continue;
+		}
+		if (a[1] == '-') {
+			const char *eq = strchr(a + 2, '=');
+			d = find_long(a + 2, eq ? (size_t)(eq - a - 2) : strlen(a + 2));
+			if (!d) {
+				msg_error("unknown option '%s'", a);
+				opts_usage();
+				return -1;
+			}
+			if (eq && !d->arg) {
+				msg_error("option '--%s' takes no value", d->longname);
+				return -1;
+			}
+			if (d->arg)
+				val = eq ? eq + 1 : NULL;
+		} else {
+			d = find_short(a[1]);
+			if (!d) {
+				msg_error("unknown option '%s'", a);
+				opts_usage();
+				return -1;
+			}
+			if (d->arg && a[2])
+				val = a + 2;
+			else if (!d->arg && a[2]) {
+				/* bundled flags such as -qr */
+				for (const char *p = a + 1; *p; p++) {
+					const struct option_def *f = find_short(*p);
+					if (!f || f->arg) {
+						msg_error("unknown or misplaced option '-%c' in '%s'", *p, a);
+						opts_usage();
+						return -1;
+					}
+					apply(o, f, NULL);
+				}
+				continue;
+			}
+		}
+		if (d->arg && !val) {
+			if (i + 1 >= argc) {
+				msg_error("option '--%s' needs a value (%s)", d->longname, d->arg);
+				opts_usage();
+				return -1;
+			}
+			val = argv[++i];
+		}
+		if (d->id != O_HELP && d->id != O_VERSION && cmd != CMD_NONE && !(d->commands & (1u << cmd))) {
+			msg_error("option '--%s' does not apply to '%s'", d->longname, command_name(cmd));
+			return -1;
+		}
+		if (apply(o, d, val) < 0)
+			return -1;
+	}
+	if (o->cmd == CMD_HELP || o->cmd == CMD_VERSION)
+		return 0;
+	if (cmd == CMD_NONE) {
+		msg_error("no command given");
+		opts_usage();
+		return -1;
+	}
+	o->cmd = cmd;
+	if (cmd != CMD_MODELS && !o->model) {
+		msg_error("'%s' needs a model: -m NAME|PATH", command_name(cmd));
+		opts_usage();
+		return -1;
+	}
+	if (cmd != CMD_RUN && o->n_inputs) {
+		msg_error("'%s' takes no operands (got '%s')", command_name(cmd), o->inputs[0]);
+		return -1;
+	}
+	if (o->files_from && !strcmp(o->files_from, "-")) {
+		for (int k = 0; k < o->n_inputs; k++)
+			if (!strcmp(o->inputs[k], "-")) {
+				msg_error("--files-from - and the input - both want stdin");
+				return -1;
+			}
+	}
+	return 0;
+}

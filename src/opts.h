@@ -1,0 +1,55 @@
+/*
+ * opts.h — the command line: one table of options (opts.c) feeds the parser
+ * and --help; tests/cli/test_docs.sh fails when the man page or a shell
+ * completion misses one of them.
+ */
+#ifndef TINFER_OPTS_H
+#define TINFER_OPTS_H
+
+#include <stdint.h>
+
+enum command { CMD_NONE = 0, CMD_RUN, CMD_INFO, CMD_MODELS, CMD_HELP, CMD_VERSION };
+
+enum dtype_opt { DT_FP32 = 0, DT_FP16, DT_BF16 };
+
+/* Every option with its default (whisper.cpp's whisper_params). */
+struct opts {
+	enum command cmd;
+	const char *model;          /* -m: manifest name or path */
+	const char *models_file;    /* --models */
+	const char *task;           /* --task, NULL = manifest's */
+	const char *device;         /* -d: auto, cpu, cuda, cuda:N */
+	enum dtype_opt dtype;
+	int autocast;
+	long batch_size;            /* 0 = manifest's, else 1 */
+	long threads;               /* 0 = all cores */
+	const char *output;         /* -o, NULL = stdout */
+	const char *report;         /* --report FILE, "-" = stderr, NULL = human line */
+	const char *files_from;     /* -T */
+	int recursive;
+	int null_sep;
+	int quiet;
+	long top_k;
+	long long max_pixels;
+	int fast_decode;
+	const char *save_dir;
+	int json;                   /* info, models: --json */
+	char **inputs;              /* operands after the options */
+	int n_inputs;
+};
+
+/*
+ * Parses argv into *o (defaults first, then the environment: TINFER_DEVICE).
+ * Returns -1 and prints a one-line reason and a usage hint on a usage error;
+ * 0 otherwise.  *o points into argv.
+ */
+int opts_parse(int argc, char **argv, struct opts *o);
+
+/* Prints the full help (to stdout) and the short usage (to stderr). */
+void opts_help(void);
+void opts_usage(void);
+
+/* Name of a dtype option value: "fp32", "fp16", "bf16". */
+const char *dtype_name(enum dtype_opt d);
+
+#endif

@@ -1,0 +1,80 @@
+/* report.c — see report.h. */
+#include "report.h"
+#include "memstat.h"
+#include "msg.h"
+#include "output.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <string.h>
+
+static json_t *ms(double from, double to)
+{
+	return from > 0 && to >= from ? json_real((double)(long long)((to - from) * 10.0 + 0.5) / 10.0)
+	                               : json_null();
+}
+
+static json_t *bytes_or_null(int64_t v) { return v > 0 ? json_integer(v) : json_null(); }
+
+void report_write(const struct run_stats *st, const struct model_spec *spec, const char *path, int quiet)
+{
+	double total_s = (st->t_end - st->t_start) / 1000.0;
+	int64_t peak = mem_peak_rss();
+	json_t *o;
+
+	if (!path) {
+		if (!quiet)
+			msg_info("%zu inputs: %zu ok, %zu failed in %.2f s (%.1f/s); model %s on %s %s%s, "
+			         "load %.2f s; peak RSS %.1f MiB",
+			         st->inputs, st->ok, st->failed, total_s, total_s > 0 ? (double)st->ok / total_s : 0.0,
+			         spec->name ? spec->name : "?", st->device, dtype_name(st->dtype),
+			         st->autocast ? "+autocast" : "",
+			         st->t_load1 > 0 ? (st->t_load1 - st->t_load0) / 1000.0 : 0.0, (double)peak / 1048576.0);
+		return;
+	}
+	o = json_object();
+	json_object_set_new(o, "tool", json_string("tinfer"));
+	json_object_set_new(o, "version", json_string(TINFER_VERSION));
+	json_object_set_new(o, "libtorch", st->libtorch ? json_string(st->libtorch) : json_null());
+	json_object_set_new(o, "model", spec->name ? json_string(spec->name) : json_null());
+	json_object_set_new(o, "file", spec->file ? json_string(spec->file) : json_null());
+	json_object_set_new(o, "task", json_string(task_name(spec->task)));
+	json_object_set_new(o, "device", json_string(st->device));
+	json_object_set_new(o, "dtype", json_string(dtype_name(st->dtype)));
+	json_object_set_new(o, "dtype_requested", json_string(dtype_name(st->dtype_requested)));
+	json_object_set_new(o, "fallback", st->fallback[0] ? json_string(st->fallback) : json_null());
+	json_object_set_new(o, "autocast", json_boolean(st->autocast));
+	json_object_set_new(o, "autocast_requested", json_boolean(st->autocast_requested));
+	json_object_set_new(o, "batch_size", json_integer(st->batch_size));
+	json_object_set_new(o, "threads", json_integer(st->threads));
+	json_object_set_new(o, "inputs", json_integer((json_int_t)st->inputs));
+	json_object_set_new(o, "ok", json_integer((json_int_t)st->ok));
+	json_object_set_new(o, "failed", json_integer((json_int_t)st->failed));
+	json_object_set_new(o, "skipped", json_integer((json_int_t)st->skipped));
+	json_object_set_new(o, "oom_retries", json_integer(st->oom_retries));
+	json_object_set_new(o, "time_ms",
+	                    json_pack("{s:o, s:o, s:o, s:o}", "startup",
+	                              ms(st->t_start, st->t_load0 > 0 ? st->t_load0 : st->t_end), "load",
+	                              ms(st->t_load0, st->t_load1), "first_result",
+	                              ms(st->t_start, st->t_first_result), "total", ms(st->t_start, st->t_end)));
+	json_object_set_new(o, "items_per_s",
+	                    json_real(total_s > 0 ? (double)(long long)((double)st->ok / total_s * 100 + 0.5) / 100
+	                                          : 0.0));
+	json_object_set_new(o, "ram_bytes",
+	                    json_pack("{s:o, s:o, s:o}", "start", bytes_or_null(st->ram_start), "after_load",
+	                              bytes_or_null(st->ram_after_load), "peak", bytes_or_null(peak)));
+	json_object_set_new(o, "vram_bytes",
+	                    json_pack("{s:o, s:o, s:o}", "load_peak", bytes_or_null(st->vram_load_peak),
+	                              "peak_allocated", bytes_or_null(st->vram_peak_allocated), "peak_reserved",
+	                              bytes_or_null(st->vram_peak_reserved)));
+	if (!strcmp(path, "-")) {
+		json_dumpf(o, stderr, OUTPUT_JSON_FLAGS);
+		fputc('\n', stderr);
+	} else {
+		FILE *f = fopen(path, "we");
+		if (!f || json_dumpf(o, f, OUTPUT_JSON_FLAGS) < 0 || fputc('\n', f) == EOF || fclose(f) != 0)
+			msg_error("--report '%s': %s", path, strerror(errno));
+	}
+	json_decref(o);
+}

@@ -1,0 +1,38 @@
+/*
+ * report.h — the run summary (SPEC §6): one JSON object to --report FILE
+ * (or stderr for "-"), else one human line on stderr.
+ */
+#ifndef TINFER_REPORT_H
+#define TINFER_REPORT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "manifest.h"
+#include "opts.h"
+
+struct run_stats {
+	size_t inputs, ok, failed, skipped;
+	int oom_retries;
+	int oom_failed;             /* inputs that ran out of memory at batch size 1 */
+	long batch_size;
+	long threads;
+	char device[32];            /* what ran, "none" when the model was never loaded */
+	enum dtype_opt dtype, dtype_requested;
+	int autocast, autocast_requested;
+	char fallback[160];         /* "" when what ran is what was asked */
+	const char *libtorch;       /* NULL when libtorch was never loaded */
+	/* milliseconds on the monotonic clock; 0 = did not happen */
+	double t_start, t_load0, t_load1, t_first_result, t_end;
+	int64_t ram_start, ram_after_load;
+	int64_t vram_load_peak, vram_peak_allocated, vram_peak_reserved; /* 0 = none (CPU) */
+};
+
+/*
+ * Writes the summary: JSON to path ("-" = stderr) when path is given, else
+ * one human line on stderr unless quiet.  Problems writing it are reported
+ * on stderr and otherwise ignored: the results are what matter.
+ */
+void report_write(const struct run_stats *st, const struct model_spec *spec, const char *path, int quiet);
+
+#endif

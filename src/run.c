@@ -1,0 +1,636 @@
+/* run.c — see run.h. */
+#include "run.h"
+#include "engine.h"
+#include "image.h"
+#include "inputs.h"
+#include "manifest.h"
+#include "memstat.h"
+#include "msg.h"
+#include "npy.h"
+#include "output.h"
+#include "preprocess.h"
+#include "ptar.h"
+#include "report.h"
+#include "task.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* Largest input file read into memory. */
+#define MAX_FILE_BYTES ((size_t)2 << 30)
+
+static volatile sig_atomic_t stop_signal; /* SIGINT/SIGTERM received */
+
+static void on_signal(int sig)
+{
+	if (stop_signal) { /* a second signal: give up at once */
+		signal(sig, SIG_DFL);
+		raise(sig);
+	}
+	stop_signal = sig;
+}
+
+enum item_kind { ITEM_FAILED = 0, ITEM_IMAGE, ITEM_TENSOR };
+
+/* One input of the batch in flight. */
+struct item {
+	size_t index;
+	enum item_kind kind;
+	int slot;                   /* ITEM_IMAGE: row in the batch's image buffer */
+	struct npy arr;             /* ITEM_TENSOR */
+	int width, height;          /* ITEM_IMAGE: source size */
+	double ms;                  /* time spent on this input */
+	int done;                   /* a task filled its record, or it failed */
+	json_t *rec;
+	char err[ERRLEN];
+};
+
+struct run {
+	const struct opts *o;
+	struct model_spec spec;
+	const struct task_ops *ops;
+	struct input_list in;
+	struct output out;
+	struct run_stats st;
+	long batch;                 /* current batch size: halved on out-of-memory */
+	/* the engine, once loaded */
+	const struct tch_api *T;
+	tch_module *mod;
+	char device[32];
+	int dev_index;
+	int fatal;                  /* EXIT_MODEL / EXIT_USAGE once the run cannot go on */
+	char fatal_msg[ERRLEN];
+	/* the image batch buffer: batch x C x H x W floats */
+	float *pix;
+	size_t pix_cap;
+};
+
+/* Number of CPUs this process may run on. */
+static int cpu_count(void)
+{
+	cpu_set_t set;
+	if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0)
+		return CPU_COUNT(&set);
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+	return n > 0 ? (int)n : 1;
+}
+
+/* Reads a whole regular file (or stdin for "-"); NULL with a reason. */
+static unsigned char *read_input(const char *path, size_t *len, char *err, size_t errlen)
+{
+	unsigned char *buf = NULL;
+	size_t cap = 65536, n = 0;
+	struct stat st;
+	int fd = STDIN_FILENO;
+
+	if (strcmp(path, "-")) {
+		if (stat(path, &st) < 0) {
+			msg_fmt(err, errlen, "%s", strerror(errno));
+			return NULL;
+		}
+		if (!S_ISREG(st.st_mode)) {
+			msg_fmt(err, errlen, S_ISDIR(st.st_mode) ? "is a directory" : "not a regular file");
+			return NULL;
+		}
+		if ((size_t)st.st_size > MAX_FILE_BYTES) {
+			msg_fmt(err, errlen, "file too large (%lld bytes)", (long long)st.st_size);
+			return NULL;
+		}
+		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+			msg_fmt(err, errlen, "%s", strerror(errno));
+			return NULL;
+		}
+		cap = (size_t)st.st_size + 1; /* + 1: the read that sees the end */
+	}
+	for (;;) {
+		ssize_t got;
+		if (!buf || n == cap) {
+			unsigned char *g;
+			if (buf)
+				cap *= 2;
+			if (cap > MAX_FILE_BYTES + 1 || !(g = realloc(buf, cap))) {
+				msg_fmt(err, errlen, cap > MAX_FILE_BYTES + 1 ? "input too large" : "out of memory");
+				goto fail;
+			}
+			buf = g;
+		}
+		got = read(fd, buf + n, cap - n);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0) {
+			msg_fmt(err, errlen, "%s", strerror(errno));
+			goto fail;
+		}
+		if (got == 0)
+			break;
+		n += (size_t)got;
+	}
+	if (fd != STDIN_FILENO)
+		close(fd);
+	if (n == 0) {
+		free(buf);
+		msg_fmt(err, errlen, "empty file");
+		return NULL;
+	}
+	*len = n;
+	return buf;
+fail:
+	if (fd != STDIN_FILENO)
+		close(fd);
+	free(buf);
+	return NULL;
+}
+
+/*
+ * Reads and decodes input it into the batch: an image is preprocessed
+ * straight into slot *slots of the image buffer, a .npy is kept as it is.
+ * On any problem the item is marked failed with its reason.
+ */
+static void prepare(struct run *r, struct item *it, int *slots)
+{
+	const char *path = r->in.paths[it->index];
+	double t0 = now_ms();
+	size_t len = 0;
+	unsigned char *buf;
+	struct image img = {0};
+	struct geometry g;
+	const struct preprocess *p = &r->spec.pre;
+
+	if (r->in.errors[it->index]) {
+		snprintf(it->err, sizeof it->err, "%s", r->in.errors[it->index]);
+		return;
+	}
+	if (!(buf = read_input(path, &len, it->err, sizeof it->err)))
+		return;
+	if (len >= 6 && !memcmp(buf, "\x93NUMPY", 6)) {
+		if (npy_parse(buf, len, &it->arr, it->err, sizeof it->err) == 0)
+			it->kind = ITEM_TENSOR;
+		goto out;
+	}
+	if (image_sniff(buf, len) == IMAGE_UNKNOWN) {
+		snprintf(it->err, sizeof it->err, "not a PNG, JPEG or .npy file");
+		goto out;
+	}
+	if (!r->spec.has_input) {
+		snprintf(it->err, sizeof it->err,
+		         "model '%s' has no image input description (manifest \"input\"): give it a .npy tensor",
+		         r->spec.name);
+		goto out;
+	}
+	if (image_decode(buf, len, r->o->max_pixels, r->o->fast_decode ? p->width : 0,
+	                 r->o->fast_decode ? p->height : 0, &img, it->err, sizeof it->err) < 0)
+		goto out;
+	free(buf);
+	buf = NULL;
+	it->width = img.width;
+	it->height = img.height;
+	if (img.scale_denom > 1) { /* report the source size, not the reduced decode */
+		it->width = img.width * img.scale_denom;
+		it->height = img.height * img.scale_denom;
+	}
+	if (preprocess_image(p, &img, r->pix + (size_t)*slots * (size_t)(p->channels * p->height * p->width),
+	                     &g, it->err, sizeof it->err) == 0) {
+		it->kind = ITEM_IMAGE;
+		it->slot = (*slots)++;
+	}
+	image_free(&img);
+out:
+	free(buf);
+	it->ms = now_ms() - t0;
+}
+
+/* Element type a host buffer of npy type t is handed to libtorch as. */
+static int tch_of_npy(enum npy_dtype t)
+{
+	switch (t) {
+	case NPY_BOOL: return TCH_BOOL;
+	case NPY_U8: return TCH_U8;
+	case NPY_I8: return TCH_I8;
+	case NPY_I16: return TCH_I16;
+	case NPY_I32: return TCH_I32;
+	case NPY_I64: return TCH_I64;
+	case NPY_F16: return TCH_F16;
+	case NPY_F32: return TCH_F32;
+	case NPY_F64: return TCH_F64;
+	default: return -1; /* u16, u32, u64: libtorch 1.13 has no such tensors */
+	}
+}
+
+static int tch_dtype_of(enum dtype_opt d)
+{
+	return d == DT_FP16 ? TCH_F16 : d == DT_BF16 ? TCH_BF16 : TCH_F32;
+}
+
+/* Loads libtorch and the model, once.  0, or -1 with r->fatal set. */
+static int ensure_model(struct run *r)
+{
+	char err[ERRLEN] = "";
+	const struct opts *o = r->o;
+	int ndev;
+
+	if (r->mod)
+		return 0;
+	r->st.t_load0 = now_ms();
+	if (!(r->T = engine_get(err, sizeof err))) {
+		r->fatal = EXIT_MODEL;
+		snprintf(r->fatal_msg, sizeof r->fatal_msg, "%s", err);
+		return -1;
+	}
+	r->T->tch_set_threads((int)r->st.threads);
+	ndev = r->T->tch_cuda_device_count();
+	if (!strcmp(o->device, "auto")) {
+		snprintf(r->device, sizeof r->device, "%s", ndev > 0 ? "cuda:0" : "cpu");
+	} else if (!strncmp(o->device, "cuda", 4)) {
+		int want = o->device[4] == ':' ? atoi(o->device + 5) : 0; /* validated in opts.c */
+		if (want >= ndev) {
+			r->fatal = EXIT_USAGE;
+			snprintf(r->fatal_msg, sizeof r->fatal_msg, "--device %s: %s", o->device,
+			         r->T->tch_cuda_compiled() ? "no such CUDA device"
+			                                   : "this build of tinfer has no CUDA (make LIBTORCH=...)");
+			return -1;
+		}
+		snprintf(r->device, sizeof r->device, "cuda:%d", want);
+	} else {
+		snprintf(r->device, sizeof r->device, "cpu");
+	}
+	r->dev_index = !strncmp(r->device, "cuda:", 5) ? atoi(r->device + 5) : -1;
+	if (r->dev_index >= 0)
+		r->T->tch_cuda_reset_peaks(r->dev_index);
+	r->mod = r->T->tch_module_load(r->spec.file, r->device, tch_dtype_of(r->st.dtype));
+	if (!r->mod) {
+		r->fatal = EXIT_MODEL;
+		snprintf(r->fatal_msg, sizeof r->fatal_msg, "model '%s': cannot load '%s': %s", r->spec.name,
+		         r->spec.file, r->T->tch_last_error());
+		return -1;
+	}
+	r->st.t_load1 = now_ms();
+	r->st.ram_after_load = mem_rss();
+	if (r->dev_index >= 0) {
+		struct tch_vram v;
+		if (r->T->tch_cuda_vram(r->dev_index, &v) == 0)
+			r->st.vram_load_peak = v.peak_allocated;
+		r->T->tch_cuda_reset_peaks(r->dev_index);
+	}
+	return 0;
+}
+
+/*
+ * After a forward pass failed for want of kernels in the precision asked
+ * for, moves to the next one that may work: fp16 -> bf16 -> fp32 (CPU), or
+ * autocast off.  Returns 1 when something changed, 0 when nothing is left.
+ */
+static int fall_back(struct run *r, const char *why)
+{
+	enum dtype_opt next;
+	if (r->st.autocast) {
+		r->st.autocast = 0;
+		snprintf(r->st.fallback, sizeof r->st.fallback, "autocast kernels missing on %s: ran without",
+		         r->device);
+		msg_warn("%s (%s)", r->st.fallback, why);
+		return 1;
+	}
+	if (r->st.dtype == DT_FP32)
+		return 0;
+	next = r->st.dtype == DT_FP16 && r->dev_index < 0 ? DT_BF16 : DT_FP32;
+	if (r->T->tch_module_to_dtype(r->mod, tch_dtype_of(next)) < 0)
+		return 0;
+	snprintf(r->st.fallback, sizeof r->st.fallback, "%s kernels missing on %s",
+	         dtype_name(r->st.dtype), r->dev_index < 0 ? "cpu" : r->device);
+	msg_warn("%s: running in %s (%s)", r->st.fallback, dtype_name(next), why);
+	r->st.dtype = next;
+	return 1;
+}
+
+/*
+ * Runs the model on n rows of host data (shape[0] == n, C order, element
+ * type src) belonging to items[0..n), then lets the task fill their
+ * records.  Out of memory with n > 1 halves the batch and retries both
+ * halves; at n == 1 the item fails.  Returns -1 only on a fatal model error.
+ */
+static int infer(struct run *r, const void *host, int src, int64_t *shape, int ndim,
+                 struct item **items, int n)
+{
+	const struct tch_api *T = r->T;
+	struct task_ctx tc = {T, &r->spec, r->o->top_k, r->o->save_dir};
+	size_t row = (size_t)(src == TCH_F32 ? 4 : 1);
+	char err[ERRLEN];
+	int to;
+
+	for (int d = 1; d < ndim; d++)
+		row *= (size_t)shape[d];
+	for (;;) {
+		int floating = src == TCH_F16 || src == TCH_F32 || src == TCH_F64;
+		double t0 = now_ms();
+		tch_value *in, *out = NULL;
+		shape[0] = n;
+		to = floating && !r->st.autocast ? tch_dtype_of(r->st.dtype) : (floating ? TCH_F32 : src);
+		in = T->tch_tensor_from(host, src, shape, ndim, to, r->device, 0);
+		if (in)
+			out = T->tch_module_call(r->mod, "forward", &in, 1, r->st.autocast);
+		T->tch_value_free(in);
+		if (out) {
+			struct task_item ti[n];
+			double share = (now_ms() - t0) / n;
+			int rc;
+			for (int k = 0; k < n; k++)
+				ti[k] = (struct task_item){items[k]->rec, items[k]->index, r->in.paths[items[k]->index]};
+			rc = r->ops->post(&tc, out, ti, n, err, sizeof err);
+			T->tch_value_free(out);
+			if (rc < 0) {
+				r->fatal = EXIT_MODEL;
+				snprintf(r->fatal_msg, sizeof r->fatal_msg, "model '%s': %s", r->spec.name, err);
+				return -1;
+			}
+			for (int k = 0; k < n; k++) {
+				items[k]->ms += share;
+				items[k]->done = 1;
+			}
+			return 0;
+		}
+		snprintf(err, sizeof err, "%s", T->tch_last_error());
+		if (T->tch_error_is_oom(err)) {
+			if (n > 1) {
+				int half = n / 2;
+				r->st.oom_retries++;
+				if (r->batch > half)
+					r->batch = half;
+				msg_warn("out of memory at batch %d: retrying as %d + %d", n, half, n - half);
+				if (infer(r, host, src, shape, ndim, items, half) < 0)
+					return -1;
+				return infer(r, (const char *)host + row * (size_t)half, src, shape, ndim,
+				             items + half, n - half);
+			}
+			r->st.oom_failed++;
+			snprintf(items[0]->err, sizeof items[0]->err, "out of memory at batch size 1: %s", err);
+			items[0]->kind = ITEM_FAILED;
+			items[0]->done = 1;
+			return 0;
+		}
+		if (T->tch_error_is_dtype_missing(err) && fall_back(r, err))
+			continue;
+		for (int k = 0; k < n; k++) {
+			snprintf(items[k]->err, sizeof items[k]->err, "forward pass failed: %s", err);
+			items[k]->kind = ITEM_FAILED;
+			items[k]->done = 1;
+		}
+		return 0;
+	}
+}
+
+/* Same shape and dtype: the tensors can be stacked into one batch. */
+static int same_tensor(const struct npy *a, const struct npy *b)
+{
+	if (a->dtype != b->dtype || a->ndim != b->ndim)
+		return 0;
+	for (int d = 0; d < a->ndim; d++)
+		if (a->shape[d] != b->shape[d])
+			return 0;
+	return 1;
+}
+
+/* Stacks the .npy items starting at items[first] with the same shape and runs them. */
+static int infer_tensors(struct run *r, struct item *items, int count, int first)
+{
+	struct item *group[count];
+	const struct npy *a = &items[first].arr;
+	int64_t shape[NPY_MAXDIM + 1];
+	int n = 0, src = tch_of_npy(a->dtype), rc;
+	size_t bytes = a->count * npy_itemsize(a->dtype);
+	unsigned char *stack;
+
+	for (int k = first; k < count; k++)
+		if (items[k].kind == ITEM_TENSOR && !items[k].done && same_tensor(a, &items[k].arr))
+			group[n++] = &items[k];
+	if (src < 0) {
+		for (int k = 0; k < n; k++) {
+			snprintf(group[k]->err, sizeof group[k]->err, "unsupported tensor dtype %s", npy_name(a->dtype));
+			group[k]->kind = ITEM_FAILED;
+			group[k]->done = 1;
+		}
+		return 0;
+	}
+	if (!(stack = malloc(bytes * (size_t)n + 1))) {
+		for (int k = 0; k < n; k++) {
+			snprintf(group[k]->err, sizeof group[k]->err, "out of memory stacking tensors");
+			group[k]->kind = ITEM_FAILED;
+			group[k]->done = 1;
+		}
+		return 0;
+	}
+	for (int k = 0; k < n; k++)
+		memcpy(stack + bytes * (size_t)k, group[k]->arr.data, bytes);
+	for (int d = 0; d < a->ndim; d++)
+		shape[d + 1] = a->shape[d];
+	rc = infer(r, stack, src, shape, a->ndim + 1, group, n);
+	free(stack);
+	return rc;
+}
+
+/* Writes the record of an item, success or failure, and counts it. */
+static void emit(struct run *r, struct item *it)
+{
+	json_t *rec = it->rec;
+	if (it->kind == ITEM_FAILED || !it->done) {
+		json_t *e = json_object();
+		json_object_set_new(e, "input", json_string(r->in.paths[it->index]));
+		json_object_set_new(e, "ok", json_false());
+		json_object_set_new(e, "error", json_string(it->err[0] ? it->err : "not run"));
+		output_write(&r->out, e);
+		json_decref(e);
+		r->st.failed++;
+		if (!r->o->quiet && r->o->output)
+			msg_error("%s: %s", r->in.paths[it->index], it->err);
+	} else {
+		/* the task's fields go after the common ones */
+		json_t *head = json_object();
+		const char *key;
+		json_t *v;
+		json_object_set_new(head, "input", json_string(r->in.paths[it->index]));
+		json_object_set_new(head, "ok", json_true());
+		json_object_set_new(head, "task", json_string(task_name(r->spec.task)));
+		if (it->kind == ITEM_IMAGE) {
+			json_object_set_new(head, "width", json_integer(it->width));
+			json_object_set_new(head, "height", json_integer(it->height));
+		}
+		json_object_set_new(head, "ms", json_real((double)(long long)(it->ms * 100.0 + 0.5) / 100.0));
+		json_object_foreach(rec, key, v)
+			json_object_set(head, key, v);
+		output_write(&r->out, head);
+		json_decref(head);
+		r->st.ok++;
+	}
+	if (!r->st.t_first_result)
+		r->st.t_first_result = now_ms();
+}
+
+/* Processes inputs [start, start + count); -1 when the run must stop. */
+static int do_batch(struct run *r, size_t start, int count)
+{
+	struct item items[count];
+	struct item *imgs[count];
+	const struct preprocess *p = &r->spec.pre;
+	int slots = 0, n_img = 0, rc = 0;
+
+	memset(items, 0, sizeof items);
+	for (int k = 0; k < count; k++) {
+		items[k].index = start + (size_t)k;
+		items[k].rec = json_object();
+		prepare(r, &items[k], &slots);
+	}
+	for (int k = 0; k < count; k++)
+		if (items[k].kind != ITEM_FAILED) { /* something to run: the model is needed now */
+			ensure_model(r);
+			break;
+		}
+	for (int k = 0; k < count && !r->fatal; k++) {
+		if (items[k].kind == ITEM_IMAGE)
+			imgs[n_img++] = &items[k];
+	}
+	if (n_img && !r->fatal) {
+		int64_t shape[4] = {n_img, p->channels, p->height, p->width};
+		rc = infer(r, r->pix, TCH_F32, shape, 4, imgs, n_img);
+	}
+	for (int k = 0; k < count && !r->fatal; k++)
+		if (items[k].kind == ITEM_TENSOR && !items[k].done)
+			rc = infer_tensors(r, items, count, k);
+	/* After a fatal model error no result of this batch is trusted; inputs
+	 * that failed on their own keep their own reason. */
+	for (int k = 0; k < count && r->fatal; k++)
+		if (items[k].kind != ITEM_FAILED || !items[k].err[0]) {
+			snprintf(items[k].err, sizeof items[k].err, "not run: %s", r->fatal_msg);
+			items[k].kind = ITEM_FAILED;
+		}
+	for (int k = 0; k < count; k++) {
+		emit(r, &items[k]);
+		json_decref(items[k].rec);
+		npy_free(&items[k].arr);
+	}
+	return rc < 0 || r->fatal ? -1 : 0;
+}
+
+/* Directory endings taken from a folder given as input. */
+static const char *const image_exts[] = {"png", "jpg", "jpeg", "jpe", "jfif", "npy", NULL};
+
+/* Checks the options against the model; 0 or -1 with a message. */
+static int setup(struct run *r, char *err, size_t errlen)
+{
+	const struct opts *o = r->o;
+	struct ptar_info pi;
+	struct input_opts io = {o->inputs, o->n_inputs, o->files_from, o->recursive, o->null_sep, image_exts};
+
+	if (manifest_resolve(o->model, o->models_file, &r->spec, err, errlen) < 0)
+		return EXIT_MODEL;
+	if (o->task)
+		r->spec.task = (enum task)task_parse(o->task);
+	if (!(r->ops = task_ops_for(r->spec.task))) {
+		msg_fmt(err, errlen, "task '%s' is not available in this version of tinfer", task_name(r->spec.task));
+		return EXIT_MODEL;
+	}
+	if (ptar_stat(r->spec.file, &pi, err, errlen) < 0) {
+		char why[ERRLEN];
+		snprintf(why, sizeof why, "%s", err);
+		msg_fmt(err, errlen, "model '%s': '%s': %s", r->spec.name, r->spec.file, why);
+		return EXIT_MODEL;
+	}
+	r->batch = o->batch_size ? o->batch_size : r->spec.batch_size ? r->spec.batch_size : 1;
+	if (r->spec.has_input) {
+		size_t per = (size_t)r->spec.pre.channels * (size_t)r->spec.pre.height * (size_t)r->spec.pre.width;
+		if (per * (size_t)r->batch > ((size_t)1 << 34) / sizeof(float)) {
+			msg_fmt(err, errlen, "--batch-size %ld of %dx%d inputs needs more than 16 GiB", r->batch,
+			        r->spec.pre.width, r->spec.pre.height);
+			return EXIT_USAGE;
+		}
+		if (!(r->pix = malloc(per * (size_t)r->batch * sizeof(float)))) {
+			msg_fmt(err, errlen, "out of memory for a batch of %ld", r->batch);
+			return EXIT_OOM;
+		}
+	}
+	if (o->save_dir && mkdir(o->save_dir, 0777) < 0 && errno != EEXIST) {
+		msg_fmt(err, errlen, "--save-dir '%s': %s", o->save_dir, strerror(errno));
+		return EXIT_USAGE;
+	}
+	if (inputs_collect(&io, &r->in, err, errlen) < 0)
+		return EXIT_USAGE;
+	if (output_open(&r->out, o->output, 0, err, errlen) < 0)
+		return EXIT_USAGE;
+	return 0;
+}
+
+int run_main(const struct opts *o, double t_start)
+{
+	struct run r;
+	char err[ERRLEN] = "";
+	struct sigaction sa;
+	int status;
+
+	memset(&r, 0, sizeof r);
+	r.o = o;
+	r.out.fd = -1;
+	r.st.t_start = t_start;
+	r.st.ram_start = mem_rss();
+	r.st.threads = o->threads ? o->threads : cpu_count();
+	r.st.dtype = r.st.dtype_requested = o->dtype;
+	r.st.autocast = r.st.autocast_requested = o->autocast;
+
+	if ((status = setup(&r, err, sizeof err)) != 0) {
+		msg_error("%s", err);
+		goto out;
+	}
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_signal;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+
+	for (size_t start = 0; start < r.in.n && !stop_signal;) {
+		int count = (int)((size_t)r.batch < r.in.n - start ? (size_t)r.batch : r.in.n - start);
+		if (do_batch(&r, start, count) < 0)
+			break;
+		start += (size_t)count;
+		r.st.inputs = start;
+	}
+	/* A fatal model error still owes the remaining inputs their records. */
+	for (size_t k = r.st.inputs; r.fatal && k < r.in.n && !stop_signal; k++) {
+		struct item it = {.index = k, .kind = ITEM_FAILED};
+		snprintf(it.err, sizeof it.err, "not run: %s", r.fatal_msg);
+		emit(&r, &it);
+	}
+	r.st.inputs = r.st.ok + r.st.failed;
+	if (r.fatal)
+		msg_error("%s", r.fatal_msg);
+	if (output_close(&r.out, err, sizeof err) < 0)
+		msg_error("%s", err);
+
+	r.st.t_end = now_ms();
+	if (r.dev_index >= 0) {
+		struct tch_vram v;
+		if (r.T->tch_cuda_vram(r.dev_index, &v) == 0) {
+			r.st.vram_peak_allocated = v.peak_allocated;
+			r.st.vram_peak_reserved = v.peak_reserved;
+		}
+	}
+	snprintf(r.st.device, sizeof r.st.device, "%s", r.device[0] ? r.device : "none");
+	r.st.libtorch = r.T ? r.T->tch_version() : NULL;
+	r.st.batch_size = o->batch_size ? o->batch_size : r.spec.batch_size ? r.spec.batch_size : 1;
+	report_write(&r.st, &r.spec, o->report, o->quiet);
+
+	status = stop_signal == SIGINT ? EXIT_SIGINT
+	       : stop_signal == SIGTERM ? EXIT_SIGTERM
+	       : r.fatal ? r.fatal
+	       : r.st.oom_failed ? EXIT_OOM
+	       : r.out.failed ? EXIT_SOME_FAILED
+	       : r.st.failed ? EXIT_SOME_FAILED : EXIT_OK;
+out:
+	if (r.T && r.mod)
+		r.T->tch_module_free(r.mod);
+	free(r.pix);
+	inputs_free(&r.in);
+	model_spec_free(&r.spec);
+	return status;
+}

@@ -1,0 +1,54 @@
+/*
+ * task.h — what each task makes of a batch's model output.  One file per
+ * task (classify.c, embed.c, raw.c); a new task adds a file and an entry
+ * in task_ops_for().
+ */
+#ifndef TINFER_TASK_H
+#define TINFER_TASK_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+#include "engine.h"
+#include "manifest.h"
+
+struct task_ctx {
+	const struct tch_api *T;
+	const struct model_spec *spec;
+	long top_k;                 /* classify */
+	const char *save_dir;       /* raw: write tensors as .npy there */
+};
+
+/* One input of a batch, as the task sees it. */
+struct task_item {
+	json_t *rec;                /* its record: the task adds its fields */
+	size_t index;               /* position in the run's input list (file names) */
+	const char *path;
+};
+
+struct task_ops {
+	enum task task;
+	/*
+	 * Adds the task's fields to the records of the n items whose output is
+	 * out (first axis = the batch).  Returns 0; or -1 with a reason in err
+	 * when the output does not fit the task: a model error that fails the
+	 * run (exit 3).
+	 */
+	int (*post)(const struct task_ctx *c, const tch_value *out, struct task_item *items, int n,
+	            char *err, size_t errlen);
+};
+
+/* The ops of a task, NULL when this build cannot run it. */
+const struct task_ops *task_ops_for(enum task t);
+
+extern const struct task_ops classify_ops, embed_ops, raw_ops;
+
+/*
+ * Copies a whole float tensor (any floating dtype) to a malloc'd float
+ * buffer, checking it has ndim dimensions with shape[0] == n.  Returns the
+ * buffer with the shape in shape[ndim], or NULL with a reason in err.
+ */
+float *task_float_rows(const struct task_ctx *c, const tch_value *out, int n, int ndim,
+                       int64_t *shape, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,460 @@
+// tch.cpp — the only C++ in tinfer: src/tch/tch.h implemented over
+// libtorch's C++ API.  Every entry point catches std::exception (c10::Error
+// derives from it) and anything else, stores a one-line message for
+// tch_last_error() and returns its sentinel.  Differences between libtorch
+// 1.13 and 2.x are handled here and nowhere else.
+
+#include "tch.h"
+
+#include <torch/script.h>
+#include <torch/version.h>
+#include <torch/cuda.h>
+#include <ATen/Parallel.h>
+#include <ATen/autocast_mode.h>
+
+#ifdef TCH_CUDA
+#include <c10/cuda/CUDACachingAllocator.h>
+#include <c10/cuda/CUDAFunctions.h>
+#include <cuda_runtime_api.h>
+#endif
+
+#include <cstring>
+#include <string>
+
+#define TCH_AT_LEAST(maj, min) \
+	(TORCH_VERSION_MAJOR > (maj) || (TORCH_VERSION_MAJOR == (maj) && TORCH_VERSION_MINOR >= (min)))
+
+struct tch_module {
+	torch::jit::Module m;
+	c10::Device device;
+	tch_module(torch::jit::Module mod, c10::Device dev) : m(std::move(mod)), device(dev) {}
+};
+
+struct tch_value {
+	c10::IValue v;
+	explicit tch_value(c10::IValue iv) : v(std::move(iv)) {}
+};
+
+static thread_local std::string last_error;
+
+// Keeps the line of a libtorch message that says what went wrong: for a
+// TorchScript traceback the last "SomethingError: ..." line, otherwise the
+// first non-empty line.  Backtraces are never kept.
+static std::string one_line(const std::string &msg)
+{
+	std::string best;
+	size_t pos = 0;
+	while (pos <= msg.size()) {
+		size_t nl = msg.find('\n', pos);
+		if (nl == std::string::npos)
+			nl = msg.size();
+		std::string line = msg.substr(pos, nl - pos);
+		size_t b = line.find_first_not_of(" \t");
+		if (b != std::string::npos) {
+			line = line.substr(b);
+			size_t e = line.find("Error: ");
+			if (e != std::string::npos && e < 40 && line.find(' ') > e)
+				best = line.substr(e + 7);
+			else if (best.empty() && line.rfind("Exception raised from", 0) != 0)
+				best = line;
+		}
+		pos = nl + 1;
+	}
+	while (!best.empty() && (best.back() == ' ' || best.back() == '\r'))
+		best.pop_back();
+	return best.empty() ? std::string("libtorch error") : best;
+}
+
+static void set_error(const std::string &s) { last_error = one_line(s); }
+
+#define TRY(sentinel, ...)                                      \
+	try {                                                   \
+		last_error.clear();                             \
+		__VA_ARGS__                                     \
+	} catch (const c10::Error &e) {                         \
+		set_error(e.what_without_backtrace());          \
+	} catch (const std::exception &e) {                     \
+		set_error(e.what());                            \
+	} catch (...) {                                         \
+		set_error("unknown C++ exception");             \
+	}                                                       \
+	return sentinel;
+
+static c10::ScalarType to_scalar(int t)
+{
+	switch (t) {
+	case TCH_BOOL: return at::kBool;
+	case TCH_U8: return at::kByte;
+	case TCH_I8: return at::kChar;
+	case TCH_I16: return at::kShort;
+	case TCH_I32: return at::kInt;
+	case TCH_I64: return at::kLong;
+	case TCH_F16: return at::kHalf;
+	case TCH_BF16: return at::kBFloat16;
+	case TCH_F32: return at::kFloat;
+	case TCH_F64: return at::kDouble;
+	}
+	throw std::invalid_argument("unsupported element type");
+}
+
+static int from_scalar(c10::ScalarType s)
+{
+	switch (s) {
+	case at::kBool: return TCH_BOOL;
+	case at::kByte: return TCH_U8;
+	case at::kChar: return TCH_I8;
+	case at::kShort: return TCH_I16;
+	case at::kInt: return TCH_I32;
+	case at::kLong: return TCH_I64;
+	case at::kHalf: return TCH_F16;
+	case at::kBFloat16: return TCH_BF16;
+	case at::kFloat: return TCH_F32;
+	case at::kDouble: return TCH_F64;
+	default: return TCH_OTHER;
+	}
+}
+
+// Autocast on or off for the device type of dev, for the lifetime of the
+// guard.  libtorch 2.4 replaced the per-device setters with ones taking a
+// device type.
+struct autocast_guard {
+	bool on;
+	c10::DeviceType type;
+	autocast_guard(bool enable, c10::Device dev) : on(enable), type(dev.type())
+	{
+		if (!on)
+			return;
+#if TCH_AT_LEAST(2, 4)
+		at::ScalarType dt = type == c10::DeviceType::CUDA ? at::kHalf : at::kBFloat16;
+		at::autocast::set_autocast_dtype(type, dt);
+		at::autocast::set_autocast_enabled(type, true);
+#else
+		if (type == c10::DeviceType::CUDA) {
+			at::autocast::set_autocast_gpu_dtype(at::kHalf);
+			at::autocast::set_enabled(true);
+		} else {
+			at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
+			at::autocast::set_cpu_enabled(true);
+		}
+#endif
+		at::autocast::increment_nesting();
+	}
+	~autocast_guard()
+	{
+		if (!on)
+			return;
+		if (at::autocast::decrement_nesting() == 0)
+			at::autocast::clear_cache();
+#if TCH_AT_LEAST(2, 4)
+		at::autocast::set_autocast_enabled(type, false);
+#else
+		if (type == c10::DeviceType::CUDA)
+			at::autocast::set_enabled(false);
+		else
+			at::autocast::set_cpu_enabled(false);
+#endif
+	}
+};
+
+extern "C" {
+
+int tch_abi_version(void) { return TCH_ABI_VERSION; }
+
+const char *tch_last_error(void) { return last_error.c_str(); }
+
+const char *tch_version(void) { return TORCH_VERSION; }
+
+int tch_set_threads(int n)
+{
+	TRY(-1, {
+		if (n < 1)
+			throw std::invalid_argument("thread count must be at least 1");
+		at::set_num_threads(n);
+		return 0;
+	})
+}
+
+int tch_get_threads(void) { TRY(-1, { return at::get_num_threads(); }) }
+
+int tch_cuda_device_count(void) { TRY(0, { return (int)torch::cuda::device_count(); }) }
+
+int tch_cuda_compiled(void)
+{
+#ifdef TCH_CUDA
+	return 1;
+#else
+	return 0;
+#endif
+}
+
+int tch_cuda_vram(int dev, struct tch_vram *out)
+{
+#ifdef TCH_CUDA
+	TRY(-1, {
+		// Index 0 of each stat array is the aggregate over pool types in
+		// both 1.13 (StatType::AGGREGATE) and 2.x.
+		auto st = c10::cuda::CUDACachingAllocator::getDeviceStats(dev);
+		out->allocated = st.allocated_bytes[0].current;
+		out->reserved = st.reserved_bytes[0].current;
+		out->peak_allocated = st.allocated_bytes[0].peak;
+		out->peak_reserved = st.reserved_bytes[0].peak;
+		return 0;
+	})
+#else
+	out->allocated = out->reserved = out->peak_allocated = out->peak_reserved = -1;
+	last_error = "not built with CUDA";
+	return -1;
+#endif
+}
+
+int tch_cuda_reset_peaks(int dev)
+{
+#ifdef TCH_CUDA
+	TRY(-1, {
+		c10::cuda::CUDACachingAllocator::resetPeakStats(dev);
+		return 0;
+	})
+#else
+	last_error = "not built with CUDA";
+	return -1;
+#endif
+}
+
+int tch_cuda_empty_cache(void)
+{
+#ifdef TCH_CUDA
+	TRY(-1, {
+		c10::cuda::CUDACachingAllocator::emptyCache();
+		return 0;
+	})
+#else
+	return 0;
+#endif
+}
+
+int tch_cuda_set_limit(int dev, int64_t bytes)
+{
+#ifdef TCH_CUDA
+	TRY(-1, {
+		size_t free_b = 0, total_b = 0;
+		c10::cuda::CUDAGuard guard(dev);
+		if (cudaMemGetInfo(&free_b, &total_b) != cudaSuccess || total_b == 0)
+			throw std::runtime_error("cannot read the device's memory size");
+		double frac = (double)bytes / (double)total_b;
+		c10::cuda::CUDACachingAllocator::setMemoryFraction(frac > 1.0 ? 1.0 : frac, dev);
+		return 0;
+	})
+#else
+	last_error = "not built with CUDA";
+	return -1;
+#endif
+}
+
+int tch_error_is_oom(const char *err)
+{
+	return err && (strstr(err, "out of memory") || strstr(err, "can't allocate memory") ||
+	               strstr(err, "not enough memory") || strstr(err, "std::bad_alloc") ||
+	               strstr(err, "bad_alloc"));
+}
+
+int tch_error_is_dtype_missing(const char *err)
+{
+	return err && strstr(err, "not implemented for") &&
+	       (strstr(err, "'Half'") || strstr(err, "'BFloat16'"));
+}
+
+tch_module *tch_module_load(const char *path, const char *device, int dtype)
+{
+	TRY(nullptr, {
+		c10::Device dev(device);
+		// Loading with a device maps every storage straight onto it: no
+		// full host copy of the weights when dev is CUDA.
+		torch::jit::Module m = torch::jit::load(path, dev);
+		m.eval();
+		if (dtype != TCH_F32)
+			m.to(to_scalar(dtype));
+		return new tch_module(std::move(m), dev);
+	})
+}
+
+void tch_module_free(tch_module *m) { delete m; }
+
+int tch_module_to_dtype(tch_module *m, int dtype)
+{
+	TRY(-1, {
+		m->m.to(to_scalar(dtype));
+		return 0;
+	})
+}
+
+int tch_module_has_method(tch_module *m, const char *name)
+{
+	TRY(-1, { return m->m.find_method(name).has_value() ? 1 : 0; })
+}
+
+int tch_module_freeze(tch_module *m)
+{
+	TRY(-1, {
+		m->m = torch::jit::freeze(m->m);
+		return 0;
+	})
+}
+
+tch_value *tch_module_call(tch_module *m, const char *method, tch_value *const *args, int nargs,
+                           int autocast)
+{
+	TRY(nullptr, {
+		c10::InferenceMode guard;
+		autocast_guard ac(autocast != 0, m->device);
+		std::vector<c10::IValue> in;
+		in.reserve(nargs);
+		for (int i = 0; i < nargs; i++)
+			in.push_back(args[i]->v);
+		auto meth = m->m.find_method(method);
+		if (!meth)
+			throw std::invalid_argument(std::string("the model has no method '") + method + "'");
+		c10::IValue out = (*meth)(std::move(in));
+		return new tch_value(std::move(out));
+	})
+}
+
+tch_value *tch_tensor_from(const void *data, int src, const int64_t *shape, int ndim, int dtype,
+                           const char *device, int channels_last)
+{
+	TRY(nullptr, {
+		c10::InferenceMode guard;
+		std::vector<int64_t> sz(shape, shape + ndim);
+		at::Tensor t = torch::from_blob(const_cast<void *>(data), sz,
+		                                at::TensorOptions().dtype(to_scalar(src)));
+		c10::Device dev(device);
+		if (dev.is_cuda()) {
+			// Pinned staging copy, then an asynchronous upload.
+			t = t.to(to_scalar(dtype)).pin_memory().to(dev, /*non_blocking=*/true);
+		} else {
+			t = t.to(to_scalar(dtype), /*non_blocking=*/false, /*copy=*/true);
+		}
+		if (channels_last && ndim == 4)
+			t = t.contiguous(at::MemoryFormat::ChannelsLast);
+		return new tch_value(c10::IValue(std::move(t)));
+	})
+}
+
+void tch_value_free(tch_value *v) { delete v; }
+
+int tch_value_kind(const tch_value *v)
+{
+	const c10::IValue &x = v->v;
+	if (x.isNone()) return TCH_NONE;
+	if (x.isTensor()) return TCH_TENSOR;
+	if (x.isTuple()) return TCH_TUPLE;
+	if (x.isList()) return TCH_LIST;
+	if (x.isGenericDict()) return TCH_DICT;
+	if (x.isInt()) return TCH_INT;
+	if (x.isDouble()) return TCH_DOUBLE;
+	if (x.isBool()) return TCH_BOOLV;
+	if (x.isString()) return TCH_STRING;
+	return TCH_UNKNOWN;
+}
+
+int tch_value_len(const tch_value *v)
+{
+	TRY(-1, {
+		const c10::IValue &x = v->v;
+		if (x.isTuple()) return (int)x.toTupleRef().elements().size();
+		if (x.isList()) return (int)x.toList().size();
+		if (x.isGenericDict()) return (int)x.toGenericDict().size();
+		throw std::invalid_argument("value is not a tuple, list or dict");
+	})
+}
+
+tch_value *tch_value_item(const tch_value *v, int i)
+{
+	TRY(nullptr, {
+		const c10::IValue &x = v->v;
+		int n = tch_value_len(v);
+		if (i < 0 || i >= n)
+			throw std::out_of_range("index out of range");
+		if (x.isTuple()) return new tch_value(x.toTupleRef().elements()[i]);
+		if (x.isList()) return new tch_value(x.toList().get(i));
+		auto d = x.toGenericDict();
+		auto it = d.begin();
+		for (int k = 0; k < i; k++) ++it;
+		return new tch_value(it->value());
+	})
+}
+
+int tch_value_key(const tch_value *v, int i, char *buf, size_t len)
+{
+	TRY(-1, {
+		if (!v->v.isGenericDict())
+			throw std::invalid_argument("value is not a dict");
+		auto d = v->v.toGenericDict();
+		if (i < 0 || (size_t)i >= d.size())
+			throw std::out_of_range("index out of range");
+		auto it = d.begin();
+		for (int k = 0; k < i; k++) ++it;
+		const c10::IValue &key = it->key();
+		std::string s = key.isString() ? key.toStringRef()
+		              : key.isInt()    ? std::to_string(key.toInt())
+		                               : std::string("?");
+		snprintf(buf, len, "%s", s.c_str());
+		return 0;
+	})
+}
+
+int tch_value_scalar(const tch_value *v, double *out)
+{
+	TRY(-1, {
+		const c10::IValue &x = v->v;
+		if (x.isInt()) *out = (double)x.toInt();
+		else if (x.isDouble()) *out = x.toDouble();
+		else if (x.isBool()) *out = x.toBool() ? 1.0 : 0.0;
+		else throw std::invalid_argument("value is not a number");
+		return 0;
+	})
+}
+
+int tch_value_string(const tch_value *v, char *buf, size_t len)
+{
+	TRY(-1, {
+		snprintf(buf, len, "%s", v->v.toStringRef().c_str());
+		return 0;
+	})
+}
+
+int tch_tensor_shape(const tch_value *v, int64_t *shape, int ndim_max)
+{
+	TRY(-1, {
+		const at::Tensor &t = v->v.toTensor();
+		int nd = (int)t.dim();
+		for (int i = 0; i < nd && i < ndim_max; i++)
+			shape[i] = t.size(i);
+		return nd;
+	})
+}
+
+int tch_tensor_dtype(const tch_value *v)
+{
+	TRY(-1, { return from_scalar(v->v.toTensor().scalar_type()); })
+}
+
+int tch_tensor_copy(const tch_value *v, int dtype, void *out, size_t cap)
+{
+	TRY(-1, {
+		c10::InferenceMode guard;
+		at::Tensor t = v->v.toTensor().to(at::kCPU).to(to_scalar(dtype)).contiguous();
+		size_t bytes = (size_t)t.numel() * t.element_size();
+		if (bytes > cap)
+			throw std::length_error("output buffer too small");
+		if (bytes)
+			memcpy(out, t.data_ptr(), bytes);
+		return 0;
+	})
+}
+
+tch_value *tch_tensor_narrow(const tch_value *v, int64_t start, int64_t n)
+{
+	TRY(nullptr, { return new tch_value(v->v.toTensor().narrow(0, start, n)); })
+}
+
+} // extern "C"

@@ -1,0 +1,129 @@
+/*
+ * tch.h — tinfer's C API over libtorch's C++ API.
+ *
+ * Built into its own shared object, libtinfer_tch.so, which the front end
+ * dlopen()s the first time it needs a forward pass (src/engine.c), so that
+ * --help, models, info and early errors never map libtorch.
+ *
+ * Conventions, as in whisper.h and tch-rs's torch_api.h:
+ *   - opaque handles; plain C types; no C++ exception ever crosses this line;
+ *   - a function returning a pointer returns NULL on error, one returning int
+ *     returns -1; tch_last_error() then says why (one line, thread-local);
+ *   - every *_free() accepts NULL.
+ *
+ * The list of entry points is written once, as TCH_API(X) below: tch.cpp
+ * defines them, engine.c resolves them with dlsym() into a table.
+ */
+#ifndef TINFER_TCH_H
+#define TINFER_TCH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Bumped whenever an entry point changes; engine.c refuses a mismatched shim. */
+#define TCH_ABI_VERSION 1
+
+typedef struct tch_module tch_module; /* a loaded TorchScript module */
+typedef struct tch_value tch_value;   /* an IValue: tensor, tuple, list, dict, ... */
+
+/* Element types; the numbering is tinfer's own. */
+enum tch_dtype {
+	TCH_BOOL = 0, TCH_U8, TCH_I8, TCH_I16, TCH_I32, TCH_I64,
+	TCH_F16, TCH_BF16, TCH_F32, TCH_F64, TCH_OTHER
+};
+
+/* What a tch_value holds. */
+enum tch_kind {
+	TCH_NONE = 0, TCH_TENSOR, TCH_TUPLE, TCH_LIST, TCH_DICT,
+	TCH_INT, TCH_DOUBLE, TCH_BOOLV, TCH_STRING, TCH_UNKNOWN
+};
+
+/* CUDA caching-allocator figures for one device, in bytes; -1 when unknown. */
+struct tch_vram {
+	int64_t allocated, reserved;           /* now */
+	int64_t peak_allocated, peak_reserved; /* since the last reset */
+};
+
+#define TCH_API(X)                                                                          \
+	/* ABI version of the shim (TCH_ABI_VERSION when it was built). */                      \
+	X(int, tch_abi_version, (void))                                                         \
+	/* The last error of this thread, "" when none. */                                      \
+	X(const char *, tch_last_error, (void))                                                 \
+	/* libtorch's version, e.g. "1.13.0". */                                                \
+	X(const char *, tch_version, (void))                                                    \
+	/* Intra-op threads: set (n >= 1) and get. */                                           \
+	X(int, tch_set_threads, (int n))                                                        \
+	X(int, tch_get_threads, (void))                                                         \
+	/* Number of CUDA devices usable (0 on a CPU build or machine). */                     \
+	X(int, tch_cuda_device_count, (void))                                                   \
+	/* 1 when this shim was compiled against a CUDA libtorch. */                            \
+	X(int, tch_cuda_compiled, (void))                                                       \
+	/* Allocator figures for device index dev; -1 on CPU builds. */                         \
+	X(int, tch_cuda_vram, (int dev, struct tch_vram *out))                                  \
+	X(int, tch_cuda_reset_peaks, (int dev))                                                 \
+	X(int, tch_cuda_empty_cache, (void))                                                    \
+	/* Cap this process's share of device dev (bytes); -1 on CPU builds. */                 \
+	X(int, tch_cuda_set_limit, (int dev, int64_t bytes))                                    \
+	/* 1 when err names an out-of-memory condition (CUDA OOM, CPU alloc). */               \
+	X(int, tch_error_is_oom, (const char *err))                                             \
+	/* 1 when err says a kernel is missing for a dtype on this device. */                   \
+	X(int, tch_error_is_dtype_missing, (const char *err))                                   \
+	/*                                                                                      \
+	 * Loads a TorchScript file straight onto device ("cpu", "cuda", "cuda:1")              \
+	 * and casts its floating-point parameters and buffers to dtype                         \
+	 * (TCH_F32/F16/BF16), in eval mode.                                                    \
+	 */                                                                                     \
+	X(tch_module *, tch_module_load, (const char *path, const char *device, int dtype))     \
+	X(void, tch_module_free, (tch_module * m))                                              \
+	/* Casts the module's floating-point tensors to dtype in place. */                      \
+	X(int, tch_module_to_dtype, (tch_module * m, int dtype))                                \
+	X(int, tch_module_has_method, (tch_module * m, const char *name))                       \
+	/* Freezes the module for inference (torch.jit.freeze); 0 or -1. */                     \
+	X(int, tch_module_freeze, (tch_module * m))                                             \
+	/*                                                                                      \
+	 * Calls method (e.g. "forward") with nargs arguments under inference mode,             \
+	 * with autocast (CUDA fp16, CPU bf16) when autocast != 0.  The arguments               \
+	 * are borrowed.  Returns a new value, or NULL.                                         \
+	 */                                                                                     \
+	X(tch_value *, tch_module_call,                                                         \
+	  (tch_module * m, const char *method, tch_value *const *args, int nargs, int autocast))\
+	/*                                                                                      \
+	 * A tensor of the given shape made from a copy of data (host memory, C order,          \
+	 * of type src), converted to dtype and moved to the module's device.                  \
+	 * channels_last: use the channels-last memory format for a 4-d tensor.                \
+	 */                                                                                     \
+	X(tch_value *, tch_tensor_from,                                                         \
+	  (const void *data, int src, const int64_t *shape, int ndim, int dtype,                \
+	   const char *device, int channels_last))                                              \
+	X(void, tch_value_free, (tch_value * v))                                                \
+	X(int, tch_value_kind, (const tch_value *v))                                            \
+	/* Tuples, lists, dicts: number of items; item i (new value); dict key i as text. */    \
+	X(int, tch_value_len, (const tch_value *v))                                             \
+	X(tch_value *, tch_value_item, (const tch_value *v, int i))                             \
+	X(int, tch_value_key, (const tch_value *v, int i, char *buf, size_t len))               \
+	/* Scalars: int, double, bool; string into buf. */                                      \
+	X(int, tch_value_scalar, (const tch_value *v, double *out))                             \
+	X(int, tch_value_string, (const tch_value *v, char *buf, size_t len))                   \
+	/* Tensors: dimensions (and shape into shape[ndim_max]), dtype. */                      \
+	X(int, tch_tensor_shape, (const tch_value *v, int64_t *shape, int ndim_max))            \
+	X(int, tch_tensor_dtype, (const tch_value *v))                                          \
+	/*                                                                                      \
+	 * Copies the whole tensor to host memory at out as dtype (C order), after              \
+	 * moving it to the CPU.  cap is out's size in bytes.                                   \
+	 */                                                                                     \
+	X(int, tch_tensor_copy, (const tch_value *v, int dtype, void *out, size_t cap))         \
+	/* Slices the first axis: rows [start, start + n) (a view, new handle). */             \
+	X(tch_value *, tch_tensor_narrow, (const tch_value *v, int64_t start, int64_t n))
+
+#define TCH_DECLARE(ret, name, args) ret name args;
+TCH_API(TCH_DECLARE)
+#undef TCH_DECLARE
+
+#ifdef __cplusplus
+}
+#endif
+#endif
