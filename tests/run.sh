@@ -54,7 +54,7 @@ fi
 for t in tests/cli/*.sh; do
 	[ -f "$t" ] && run_one "cli/$(basename "$t" .sh)" sh "$t"
 done
-for t in tests/parity/*.py; do
+for t in tests/parity/test_*.py; do
 	[ -f "$t" ] && run_one "parity/$(basename "$t" .py)" /usr/bin/python3 "$t"
 done
 echo "$passed passed, $failed failed"
