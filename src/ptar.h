@@ -11,7 +11,8 @@
 
 struct ptar_info {
 	uint64_t file_size;         /* bytes on disk */
-	uint64_t weight_bytes;      /* sum of the tensor storage records (<root>/data/N) */
+	uint64_t weight_bytes;      /* sum of the tensor storage records (<root>/data/N and
+	                               <root>/constants/N, where frozen modules keep theirs) */
 	uint64_t largest_record;    /* the largest single storage record */
 	int n_records;              /* number of storage records */
 	uint64_t float_bytes;       /* bytes of those records whose storage is floating point (-1 if unknown) */
@@ -32,5 +33,13 @@ int ptar_stat(const char *path, struct ptar_info *out, char *err, size_t errlen)
  * such file, with a reason in err on error.
  */
 char *ptar_extra(const char *path, const char *name, size_t *len, char *err, size_t errlen);
+
+/*
+ * The same two on an archive held in memory (buf, len), for tests and
+ * fuzzing: same results and messages, nothing is read from disk.
+ */
+int ptar_stat_mem(const unsigned char *buf, size_t len, struct ptar_info *out, char *err, size_t errlen);
+char *ptar_extra_mem(const unsigned char *buf, size_t len, const char *name, size_t *outlen, char *err,
+		     size_t errlen);
 
 #endif

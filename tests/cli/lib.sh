@@ -1,0 +1,52 @@
+# tests/cli/lib.sh — sourced by every CLI test: a temp dir removed on exit,
+# and assertions that print "PASS name" / "FAIL name: why" (tests/run.sh
+# counts them).  $TINFER is the binary under test.
+set -u
+T=${TINFER:-build/tinfer}
+ROOT=${ROOT:-$(pwd)}
+PY=/usr/bin/python3
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/tinfer-cli.XXXXXX")
+trap 'rm -rf "$TMP"' EXIT INT TERM
+SAMPLES="$ROOT/samples"
+DIGITS="$SAMPLES/inputs/digits"
+
+pass() { printf 'PASS %s\n' "$1"; }
+fail() { printf 'FAIL %s: %s\n' "$1" "$2"; }
+
+# expect NAME WANT_STATUS CMD... — runs CMD with stdout in $TMP/out, stderr in
+# $TMP/err, and checks its exit status.
+expect() {
+	_name=$1 _want=$2
+	shift 2
+	"$@" >"$TMP/out" 2>"$TMP/err"
+	_got=$?
+	if [ "$_got" -eq "$_want" ]; then pass "$_name"; else
+		fail "$_name" "exit $_got, wanted $_want; stderr: $(head -c 300 "$TMP/err")"
+	fi
+}
+
+# grep_in NAME FILE PATTERN — FILE contains the extended regex PATTERN.
+grep_in() {
+	if grep -Eq -- "$3" "$2"; then pass "$1"; else fail "$1" "'$3' not in $2: $(head -c 300 "$2")"; fi
+}
+
+# empty NAME FILE — FILE is empty.
+empty() {
+	if [ ! -s "$2" ]; then pass "$1"; else fail "$1" "$2 is not empty: $(head -c 200 "$2")"; fi
+}
+
+# records NAME FILE EXPR — EXPR, a Python expression over R (the JSON
+# records of FILE, one per line: each line must parse), is true.
+records() {
+	"$PY" - "$1" "$2" "$3" <<'PYEOF'
+import json, sys
+name, path, expr = sys.argv[1:]
+try:
+    R = [json.loads(l) for l in open(path) if l.strip()]
+    ok = bool(eval(expr))
+    why = expr
+except Exception as e:
+    ok, why = False, f"{expr}: {type(e).__name__}: {e}"
+print(f"PASS {name}" if ok else f"FAIL {name}: {why}; got {open(path).read()[:400]!r}")
+PYEOF
+}

@@ -1,0 +1,34 @@
+/*
+ * fuzz_ptar.c — libFuzzer target for the TorchScript archive reader, run on
+ * memory through ptar_stat_mem and ptar_extra_mem.
+ *
+ *   clang -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -Isrc \
+ *       tests/fuzz/fuzz_ptar.c src/ptar.c -o /tmp/fuzz_ptar -lz
+ *   /tmp/fuzz_ptar -max_total_time=60 /tmp/ptar_corpus tests/data/ptar
+ */
+#include "ptar.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct ptar_info info;
+	char err[256];
+	size_t len;
+	if (ptar_stat_mem(data, size, &info, err, sizeof err) == 0) {
+		if (info.largest_record > info.weight_bytes ||
+		    (info.float_bytes != (uint64_t)-1 && info.float_bytes > info.weight_bytes) ||
+		    strnlen(info.root, sizeof info.root) == sizeof info.root)
+			__builtin_trap();
+	} else if (strchr(err, '\n') != NULL || err[0] == '\0') {
+		__builtin_trap();
+	}
+	char *x = ptar_extra_mem(data, size, "config.txt", &len, err, sizeof err);
+	if (x && x[len] != '\0')
+		__builtin_trap();
+	free(x);
+	return 0;
+}
