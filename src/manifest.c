@@ -305,9 +305,8 @@ static int parse_input(json_t *in, struct model_spec *s, char *err, size_t errle
 	p->interp = (enum interp_mode)r;
 	v = json_object_get(in, "resize_to");
 	p->resize_to = v ? (int)json_integer_value(v) : (p->width < p->height ? p->width : p->height);
-	if (p->resize == RESIZE_CROP &&
-	    (p->resize_to < (p->width < p->height ? p->width : p->height) || p->resize_to > 65536)) {
-		msg_fmt(err, errlen, "input.resize_to must be at least the shorter side of input.size");
+	if (p->resize == RESIZE_CROP && (p->resize_to < 1 || p->resize_to > 65536)) {
+		msg_fmt(err, errlen, "input.resize_to must be between 1 and 65536");
 		return -1;
 	}
 	v = json_object_get(in, "pad_value");

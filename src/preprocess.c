@@ -108,7 +108,7 @@ int preprocess_geometry(const struct preprocess *p, int src_w, int src_h, struct
 	case RESIZE_CROP: {
 		int rt = p->resize_to;
 
-		if (rt < W || rt < H || rt > MAX_RESIZED_SIDE)
+		if (rt < 1 || rt > MAX_RESIZED_SIDE)
 			return -1;
 		if (src_w <= src_h) {
 			nw = rt;
@@ -119,8 +119,8 @@ int preprocess_geometry(const struct preprocess *p, int src_w, int src_h, struct
 			if (round_to_int((double)src_w * rt / src_h, 1, MAX_RESIZED_SIDE, &nw))
 				return -1;
 		}
-		if (round_to_int((nw - W) / 2.0, 0, MAX_RESIZED_SIDE, &left) ||
-		    round_to_int((nh - H) / 2.0, 0, MAX_RESIZED_SIDE, &top))
+		if (round_to_int((nw - W) / 2.0, -MAX_INPUT_SIDE, MAX_RESIZED_SIDE, &left) ||
+		    round_to_int((nh - H) / 2.0, -MAX_INPUT_SIDE, MAX_RESIZED_SIDE, &top))
 			return -1;
 		left = -left;
 		top = -top;

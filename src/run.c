@@ -573,6 +573,7 @@ int run_main(const struct opts *o, double t_start)
 	memset(&r, 0, sizeof r);
 	r.o = o;
 	r.out.fd = -1;
+	r.dev_index = -1;
 	r.st.t_start = t_start;
 	r.st.ram_start = mem_rss();
 	r.st.threads = o->threads ? o->threads : cpu_count();

@@ -51,7 +51,7 @@ if [ -z "${NO_ASAN:-}" ] && make --no-print-directory -s BUILD="$BUILD" asan >"$
 elif [ -z "${NO_ASAN:-}" ]; then
 	echo "asan: FAIL could not build the sanitizer tests"; tail -n 20 "$LOG"; failed=$((failed + 1))
 fi
-for t in tests/cli/*.sh; do
+for t in tests/cli/test_*.sh; do
 	[ -f "$t" ] && run_one "cli/$(basename "$t" .sh)" sh "$t"
 done
 for t in tests/parity/test_*.py; do

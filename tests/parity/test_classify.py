@@ -121,6 +121,9 @@ models = {"models": {
     "lb": {"file": rgb, "task": "classify", "output": "probs",
            "input": {"size": [40, 40], "resize": "letterbox", "align": "center", "pad_value": 114,
                      "scale": 1 / 255}},
+    "croppad": {"file": rgb, "task": "classify", "output": "probs",
+                "input": {"size": [48, 64], "resize": "crop", "resize_to": 40, "pad_value": 7,
+                          "interp": "antialias"}},
     "emb": {"file": save(GrayEmbed(), "emb.pt"), "task": "embed", "normalize": True,
             "input": {"size": [36, 20], "channels": 1, "resize": "stretch", "interp": "antialias",
                       "scale": 1 / 255, "mean": [0.5], "std": [0.25]}},
@@ -136,6 +139,11 @@ compare_top("rgb-crop-bgr", recs, reference(rgb, imgs, cfg), probs=True)
 recs, rc, err = tinfer("run", "-m", "lb", "--models", mpath, "-b", "2", *imgs)
 check(rc == 0, "letterbox-center/exit", f"status {rc}: {err}")
 compare_top("letterbox-center", recs, reference(rgb, imgs, models["models"]["lb"]["input"]), probs=True)
+
+# 3b. a crop larger than the resized image pads (as torchvision's CenterCrop)
+recs, rc, err = tinfer("run", "-m", "croppad", "--models", mpath, *imgs)
+check(rc == 0, "crop-pad/exit", f"status {rc}: {err}")
+compare_top("crop-pad", recs, reference(rgb, imgs, models["models"]["croppad"]["input"]), probs=True)
 
 # 4. embed: channels 1 from RGB, stretch with antialias, L2-normalised
 recs, rc, err = tinfer("run", "-m", "emb", "--models", mpath, "-b", "4", *imgs)
