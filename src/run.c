@@ -591,10 +591,11 @@ int run_main(const struct opts *o, double t_start)
 
 	for (size_t start = 0; start < r.in.n && !stop_signal;) {
 		int count = (int)((size_t)r.batch < r.in.n - start ? (size_t)r.batch : r.in.n - start);
-		if (do_batch(&r, start, count) < 0)
-			break;
+		int rc = do_batch(&r, start, count); /* writes every record of the batch */
 		start += (size_t)count;
 		r.st.inputs = start;
+		if (rc < 0)
+			break;
 	}
 	/* A fatal model error still owes the remaining inputs their records. */
 	for (size_t k = r.st.inputs; r.fatal && k < r.in.n && !stop_signal; k++) {
