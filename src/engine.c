@@ -13,10 +13,15 @@
 static struct tch_api api; /* filled once; the process uses one shim */
 static int loaded;
 
-/* dlopen()s path; NULL with a reason in err when that fails. */
+/*
+ * dlopen()s path; NULL with a reason in err when that fails.  Lazy binding,
+ * as a program linked against libtorch gets: resolving all of libtorch's
+ * symbols up front costs ~60 ms of a ~500 ms load, and a libtorch that does
+ * not match the shim fails here anyway, on its soname.
+ */
 static void *open_shim(const char *path, char *err, size_t errlen)
 {
-	void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+	void *h = dlopen(path, RTLD_LAZY | RTLD_LOCAL);
 	if (!h)
 		msg_fmt(err, errlen, "cannot load the libtorch shim: %s", dlerror());
 	return h;

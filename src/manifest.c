@@ -79,10 +79,11 @@ char *manifest_find(const char *models_file, char *err, size_t errlen)
 		return strdup(TINFER_DATADIR "/samples/models.json");
 	/* An uninstalled build: build/tinfer next to samples/. */
 	if ((dir = exe_dir())) {
+		char real[PATH_MAX];
 		snprintf(buf, sizeof buf, "%s/../samples/models.json", dir);
 		free(dir);
-		if (is_file(buf))
-			return strdup(buf);
+		if (is_file(buf) && realpath(buf, real))
+			return strdup(real);
 	}
 	return NULL;
 }
@@ -470,8 +471,9 @@ static int resolve_path(const char *path, const char *name, struct model_spec *s
 		s->source = strdup("config.txt");
 		return rc;
 	}
-	if (err[0])
-		return -1;
+	/* An unreadable archive is reported by whoever opens it next, with the
+	 * file's name; here it simply has no config.txt. */
+	err[0] = '\0';
 	s->task = TASK_RAW;
 	s->source = strdup("none");
 	return 0;

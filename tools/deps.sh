@@ -4,7 +4,7 @@
 # are missing and how to install them.
 set -u
 BUILD_PKGS="gcc g++ make pkg-config libpng-dev libturbojpeg0-dev libjansson-dev zlib1g-dev libtorch-dev"
-TEST_PKGS="python3-torch python3-numpy python3-pil python3-skimage parallel"
+TEST_PKGS="python3-torch python3-numpy python3-pil python3-skimage parallel strace"
 missing=""
 for p in $BUILD_PKGS $TEST_PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

@@ -11,6 +11,7 @@
 #include <torch/cuda.h>
 #include <ATen/Parallel.h>
 #include <ATen/autocast_mode.h>
+#include <torch/csrc/jit/runtime/graph_executor.h>
 
 #ifdef TCH_CUDA
 #include <c10/cuda/CUDACachingAllocator.h>
@@ -170,6 +171,14 @@ int tch_set_threads(int n)
 		if (n < 1)
 			throw std::invalid_argument("thread count must be at least 1");
 		at::set_num_threads(n);
+		return 0;
+	})
+}
+
+int tch_set_optimize(int on)
+{
+	TRY(-1, {
+		torch::jit::setGraphExecutorOptimize(on != 0);
 		return 0;
 	})
 }

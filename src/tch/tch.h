@@ -58,6 +58,11 @@ struct tch_vram {
 	/* Intra-op threads: set (n >= 1) and get. */                                           \
 	X(int, tch_set_threads, (int n))                                                        \
 	X(int, tch_get_threads, (void))                                                         \
+	/*                                                                                      \
+	 * TorchScript's profiling graph executor on (1) or off (0).  Off, the first            \
+	 * forward pass skips the profiling runs: a one-shot process starts faster.             \
+	 */                                                                                     \
+	X(int, tch_set_optimize, (int on))                                                      \
 	/* Number of CUDA devices usable (0 on a CPU build or machine). */                     \
 	X(int, tch_cuda_device_count, (void))                                                   \
 	/* 1 when this shim was compiled against a CUDA libtorch. */                            \
