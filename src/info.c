@@ -111,7 +111,7 @@ int models_main(const struct opts *o)
 	if (!path) {
 		if (err[0]) {
 			msg_error("%s", err);
-			return EXIT_USAGE;
+			return EXIT_MODEL;
 		}
 		msg_error("no manifest found (--models, $TINFER_MODELS, ./models.json, ~/.config/tinfer/models.json)");
 		return EXIT_MODEL;

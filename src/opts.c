@@ -33,7 +33,7 @@ struct option_def {
 static const struct option_def table[] = {
 	{O_MODEL, 'm', "model", "NAME|PATH", C_ALL & ~C_MODELS, "manifest name or .pt/.torchscript file"},
 	{O_MODELS, 0, "models", "FILE", C_ALL, "manifest to use"},
-	{O_TASK, 0, "task", "TASK", C_RUN, "classify, embed or raw (default: manifest's)"},
+	{O_TASK, 0, "task", "TASK", C_RUN, "classify, embed, raw; detect, segment (not yet) (default: manifest's)"},
 	{O_DEVICE, 'd', "device", "DEV", C_RUN, "auto, cpu, cuda, cuda:N (default: $TINFER_DEVICE, auto)"},
 	{O_DTYPE, 0, "dtype", "T", C_RUN, "fp32, fp16 or bf16 (default fp32)"},
 	{O_HALF, 0, "half", NULL, C_RUN, "same as --dtype fp16"},
@@ -223,7 +223,7 @@ int opts_parse(int argc, char **argv, struct opts *o)
 {
 	enum command cmd = CMD_NONE;
 	const char *env = getenv("TINFER_DEVICE");
-	int i = 1, only_operands = 0;
+	int i = 1, only_operands = 0, device_given = 0;
 
 	memset(o, 0, sizeof *o);
 	o->device = "auto";
@@ -233,13 +233,6 @@ int opts_parse(int argc, char **argv, struct opts *o)
 	if (!o->inputs) {
 		msg_error("out of memory");
 		return -1;
-	}
-	if (env && *env) {
-		if (check_device(env) < 0) {
-			msg_error("(from $TINFER_DEVICE)");
-			return -1;
-		}
-		o->device = env;
 	}
 	if (argc > 1 && argv[1][0] != '-') {
 		const char *c = argv[1];
@@ -317,6 +310,7 @@ int opts_parse(int argc, char **argv, struct opts *o)
 		}
 		if (apply(o, d, val) < 0)
 			return -1;
+		device_given |= d->id == O_DEVICE;
 	}
 	if (o->cmd == CMD_HELP || o->cmd == CMD_VERSION)
 		return 0;
@@ -326,6 +320,14 @@ int opts_parse(int argc, char **argv, struct opts *o)
 		return -1;
 	}
 	o->cmd = cmd;
+	/* $TINFER_DEVICE matters to run only; -d overrides it. */
+	if (cmd == CMD_RUN && env && *env && !strcmp(o->device, "auto") && !device_given) {
+		if (check_device(env) < 0) {
+			msg_error("(the device came from $TINFER_DEVICE)");
+			return -1;
+		}
+		o->device = env;
+	}
 	if (cmd != CMD_MODELS && !o->model) {
 		msg_error("'%s' needs a model: -m NAME|PATH", command_name(cmd));
 		opts_usage();

@@ -585,8 +585,14 @@ int run_main(const struct opts *o, double t_start)
 	r.st.dtype = r.st.dtype_requested = o->dtype;
 	r.st.autocast = r.st.autocast_requested = o->autocast;
 
+	r.st.fast_decode = o->fast_decode;
 	if ((status = setup(&r, err, sizeof err)) != 0) {
+		/* nothing ran; a CI job that asked for a report still gets one */
 		msg_error("%s", err);
+		r.st.t_end = now_ms();
+		snprintf(r.st.device, sizeof r.st.device, "none");
+		if (o->report)
+			report_write(&r.st, &r.spec, o->report, o->quiet);
 		goto out;
 	}
 	memset(&sa, 0, sizeof sa);

@@ -11,7 +11,7 @@ expect models 0 "$T" models --models "$SAMPLES/models.json"
 grep_in models/lists-digits "$TMP/out" '^digits +classify '
 expect models-json 0 "$T" models --json --models "$SAMPLES/models.json"
 records models-json/parse "$TMP/out" 'R[0]["models"][0]["name"] == "digits" and R[0]["manifest"].endswith("models.json")'
-expect models-missing-manifest 2 "$T" models --models "$TMP/nope.json"
+expect models-missing-manifest 3 "$T" models --models "$TMP/nope.json"
 printf '{"models": [1,2]}' >"$TMP/badm.json"
 expect models-bad-manifest 3 "$T" models --models "$TMP/badm.json"
 grep_in models-bad-manifest/message "$TMP/err" 'no "models" object'

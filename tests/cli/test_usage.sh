@@ -43,3 +43,11 @@ if command -v script >/dev/null 2>&1; then
 	script -qec "$T run -m digits" /dev/null </dev/null >"$TMP/pty" 2>&1
 	grep_in no-inputs-from-tty "$TMP/pty" 'no inputs'
 fi
+# $TINFER_DEVICE only matters to run, and -d overrides it
+TINFER_DEVICE=gpu "$T" --help >/dev/null 2>&1 && pass env-device-ignored-by-help || fail env-device-ignored-by-help "help failed"
+TINFER_DEVICE=gpu "$T" models >/dev/null 2>&1 && pass env-device-ignored-by-models || fail env-device-ignored-by-models "models failed"
+TINFER_DEVICE=gpu "$T" run -m digits -d cpu "$ROOT/samples/inputs/digits/d0_7.png" >/dev/null 2>&1 &&
+	pass env-device-overridden || fail env-device-overridden "-d cpu did not override"
+# a run that cannot start still writes the report a CI job asked for
+"$T" run -m no-such-model --report "$TMP/rep.json" x.png >/dev/null 2>&1
+records report-when-nothing-ran "$TMP/rep.json" 'R[0]["inputs"] == 0 and R[0]["libtorch"] is None'
