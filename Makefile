@@ -18,8 +18,7 @@ CXXFLAGS ?= -O2 -g
 # Messages are cut to fit their buffers on purpose: no -Wformat-truncation.
 WARN     := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wno-unused-parameter -Wno-format-truncation
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(shell pkg-config --cflags $(PKG) 2>/dev/null) \
-	-DTINFER_VERSION='"$(VERSION)"' -DTINFER_LIBDIR='"$(PREFIX)/lib/tinfer"' \
-	-DTINFER_DATADIR='"$(PREFIX)/share/tinfer"'
+	-DTINFER_VERSION='"$(VERSION)"'
 LIBS     := $(shell pkg-config --libs $(PKG) 2>/dev/null) -lz -ldl -lm -lpthread
 VERSION  := 0.1.0
 

@@ -1,10 +1,10 @@
 /* engine.c — see engine.h. */
 #include "engine.h"
 #include "msg.h"
+#include "paths.h"
 
 #include <dlfcn.h>
 #include <stdio.h>
-#include <libgen.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,29 +29,18 @@ static void *open_shim(const char *path, char *err, size_t errlen)
 
 const struct tch_api *engine_get(char *err, size_t errlen)
 {
-	char exe[PATH_MAX], path[PATH_MAX + 32];
+	char path[PATH_MAX];
 	const char *env = getenv("TINFER_TCH_LIB");
 	void *h = NULL;
-	ssize_t n;
 
 	if (loaded)
 		return &api;
-	if (env && *env) {
+	if (env && *env)
 		h = open_shim(env, err, errlen);
-	} else {
-		n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-		if (n > 0) {
-			exe[n] = '\0';
-			snprintf(path, sizeof path, "%s/libtinfer_tch.so", dirname(exe));
-			if (access(path, F_OK) == 0)
-				h = open_shim(path, err, errlen);
-		}
-		if (!h && access(TINFER_LIBDIR "/libtinfer_tch.so", F_OK) == 0)
-			h = open_shim(TINFER_LIBDIR "/libtinfer_tch.so", err, errlen);
-		if (!h && !err[0])
-			msg_fmt(err, errlen, "cannot find libtinfer_tch.so next to the program or in %s",
-			        TINFER_LIBDIR);
-	}
+	else if (path_find(PATH_SHIM, path, sizeof path) == 0)
+		h = open_shim(path, err, errlen);
+	else
+		msg_fmt(err, errlen, "cannot find the libtorch shim: looked next to the program and at %s", path);
 	if (!h)
 		return NULL;
 #define TCH_RESOLVE(ret, name, args)                                                     \

@@ -17,8 +17,7 @@ struct tch_api {
 
 /*
  * Returns the shim's entry points, loading it on the first call: from
- * $TINFER_TCH_LIB, else next to the executable, else the installed library
- * folder.  On error returns NULL with a one-line reason in err.
+ * $TINFER_TCH_LIB, else where paths.h says.  On error returns NULL with a one-line reason in err.
  */
 const struct tch_api *engine_get(char *err, size_t errlen);
 

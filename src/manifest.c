@@ -1,6 +1,7 @@
 /* manifest.c — see manifest.h. */
 #include "manifest.h"
 #include "msg.h"
+#include "paths.h"
 #include "ptar.h"
 
 #include <errno.h>
@@ -30,22 +31,10 @@ static int is_file(const char *p)
 	return stat(p, &st) == 0 && S_ISREG(st.st_mode);
 }
 
-/* Directory of the running program, or NULL. */
-static char *exe_dir(void)
-{
-	char buf[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
-	if (n <= 0)
-		return NULL;
-	buf[n] = '\0';
-	return strdup(dirname(buf));
-}
-
 char *manifest_find(const char *models_file, char *err, size_t errlen)
 {
 	char buf[PATH_MAX];
 	const char *env;
-	char *dir;
 
 	err[0] = '\0';
 	if (models_file) {
@@ -75,16 +64,8 @@ char *manifest_find(const char *models_file, char *err, size_t errlen)
 		buf[0] = '\0';
 	if (buf[0] && is_file(buf))
 		return strdup(buf);
-	if (is_file(TINFER_DATADIR "/samples/models.json"))
-		return strdup(TINFER_DATADIR "/samples/models.json");
-	/* An uninstalled build: build/tinfer next to samples/. */
-	if ((dir = exe_dir())) {
-		char real[PATH_MAX];
-		snprintf(buf, sizeof buf, "%s/../samples/models.json", dir);
-		free(dir);
-		if (is_file(buf) && realpath(buf, real))
-			return strdup(real);
-	}
+	if (path_find(PATH_SAMPLES, buf, sizeof buf) == 0)
+		return strdup(buf);
 	return NULL;
 }
 

@@ -33,8 +33,7 @@ struct model_spec {
 /*
  * Finds the manifest to use: models_file if given, else $TINFER_MODELS,
  * ./models.json, $XDG_CONFIG_HOME/tinfer/models.json (~/.config when unset),
- * the installed samples manifest, then the one in the source tree next to
- * the program.  Returns a malloc'd path, or NULL when none exists.  A
+ * then the samples manifest shipped with the program (paths.h).  Returns a malloc'd path, or NULL when none exists.  A
  * models_file that does not exist is an error (NULL with *err set).
  */
 char *manifest_find(const char *models_file, char *err, size_t errlen);
