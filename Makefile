@@ -22,25 +22,7 @@ ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(shell pkg-config --cflag
 LIBS     := $(shell pkg-config --libs $(PKG) 2>/dev/null) -lz -ldl -lm -lpthread
 VERSION  := 0.1.0
 
-# --- libtorch -----------------------------------------------------------------
-ifeq ($(LIBTORCH),)
-TORCH_INC := -I/usr/include/torch/csrc/api/include
-TORCH_LIB := -ltorch -ltorch_cpu -lc10
-TORCH_ABI :=
-else
-TORCH_INC := -isystem $(LIBTORCH)/include -isystem $(LIBTORCH)/include/torch/csrc/api/include
-# pip wheels before 2.7 use the old C++ ABI: read it off libc10's symbols.
-TORCH_ABI := -D_GLIBCXX_USE_CXX11_ABI=$(shell nm -D $(LIBTORCH)/lib/libc10.so 2>/dev/null | grep -q __cxx11 && echo 1 || echo 0)
-ifneq ($(wildcard $(LIBTORCH)/lib/libtorch_cuda.so),)
-# CUDA wheels: link the CUDA parts even though no symbol is used directly, so
-# that their static initialisers register the CUDA backend.
-CUDA_INC  := $(firstword $(wildcard $(LIBTORCH)/../nvidia/cuda_runtime/include /usr/local/cuda/include))
-TORCH_INC += -DTCH_CUDA $(if $(CUDA_INC),-isystem $(CUDA_INC))
-TORCH_LIB := -L$(LIBTORCH)/lib -Wl,--no-as-needed -ltorch_cuda -lc10_cuda -Wl,--as-needed -ltorch -ltorch_cpu -lc10 -Wl,-rpath,$(LIBTORCH)/lib
-else
-TORCH_LIB := -L$(LIBTORCH)/lib -ltorch -ltorch_cpu -lc10 -Wl,-rpath,$(LIBTORCH)/lib
-endif
-endif
+include mk/libtorch.mk
 
 # --- sources --------------------------------------------------------------------
 SRCS     := $(wildcard src/*.c)
@@ -50,7 +32,7 @@ UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 
-.PHONY: all check unit demo install uninstall clean deps asan fuzz
+.PHONY: all check unit demo install uninstall clean deps asan fuzz fuzzers
 all: $(BUILD)/tinfer $(BUILD)/libtinfer_tch.so
 
 $(BUILD)/obj/%.o: src/%.c $(wildcard src/*.h) src/tch/tch.h
@@ -77,6 +59,21 @@ check: all unit
 # The unit tests once more under AddressSanitizer and UBSan (make check runs this).
 asan:
 	@$(MAKE) --no-print-directory BUILD=$(BUILD)/asan CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" unit
+
+# libFuzzer targets (clang), each run for FUZZ_SECONDS on a corpus seeded
+# from tests/data; crashes are kept under $(BUILD)/fuzz/crashes.
+FUZZ_SECONDS ?= 60
+fuzz:
+	@command -v clang >/dev/null || { echo "make fuzz needs clang: apt-get install clang" >&2; exit 2; }
+	@$(MAKE) --no-print-directory BUILD=$(BUILD)/fuzz CC=clang \
+		CFLAGS="-O1 -g -Wno-unknown-warning-option -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined" fuzzers
+	@sh tests/fuzz/run.sh $(BUILD)/fuzz $(FUZZ_SECONDS)
+
+fuzzers: $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzzers/%)
+
+$(BUILD)/fuzzers/%: tests/fuzz/%.c $(LIBOBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -fsanitize=fuzzer -Isrc $< $(LIBOBJS) -o $@ $(LIBS)
 
 deps:
 	@sh tools/deps.sh

@@ -10,6 +10,7 @@
  * costs a few kilobytes and microseconds against the decode itself.
  */
 #include "image.h"
+#include "msg.h"
 
 #include <limits.h>
 #include <setjmp.h>
@@ -23,18 +24,6 @@
 #include <turbojpeg.h>
 
 static const unsigned char png_magic[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
-
-/* Writes a printf-style message into err (always terminated, may truncate). */
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 enum image_format image_sniff(const unsigned char *buf, size_t len)
 {
@@ -64,18 +53,18 @@ static int check_size(long long w, long long h, int channels, long long max_pixe
                       size_t *bytes, char *err, size_t errlen)
 {
 	if (w <= 0 || h <= 0) {
-		set_err(err, errlen, "image has zero width or height (%lldx%lld)", w, h);
+		msg_fmt(err, errlen, "image has zero width or height (%lldx%lld)", w, h);
 		return -1;
 	}
 	/* w and h are below 2^32 here, so the product cannot overflow. */
 	if (max_pixels > 0 && w * h > max_pixels) {
-		set_err(err, errlen, "image claims %lldx%lld pixels, more than --max-pixels (%lld)",
+		msg_fmt(err, errlen, "image claims %lldx%lld pixels, more than --max-pixels (%lld)",
 		        w, h, max_pixels);
 		return -1;
 	}
 	if (w > INT_MAX / channels || h > INT_MAX ||
 	    (unsigned long long)h > SIZE_MAX / ((unsigned long long)w * (unsigned long long)channels)) {
-		set_err(err, errlen, "image dimensions %lldx%lld are too large", w, h);
+		msg_fmt(err, errlen, "image dimensions %lldx%lld are too large", w, h);
 		return -1;
 	}
 	*bytes = (size_t)w * (size_t)h * (size_t)channels;
@@ -116,11 +105,11 @@ static void png_on_error(png_structp png, png_const_charp msg)
 	struct png_ctx *ctx = png_get_error_ptr(png);
 
 	if (ctx->truncated)
-		set_err(ctx->err, ctx->errlen, "truncated PNG data");
+		msg_fmt(ctx->err, ctx->errlen, "truncated PNG data");
 	else if (ctx->warning[0] != '\0' && strcmp(msg, "Invalid IHDR data") == 0)
-		set_err(ctx->err, ctx->errlen, "PNG error: %s (%s)", msg, ctx->warning);
+		msg_fmt(ctx->err, ctx->errlen, "PNG error: %s (%s)", msg, ctx->warning);
 	else
-		set_err(ctx->err, ctx->errlen, "PNG error: %s", msg);
+		msg_fmt(ctx->err, ctx->errlen, "PNG error: %s", msg);
 	png_longjmp(png, 1);
 }
 
@@ -155,13 +144,13 @@ static int png_decode(const unsigned char *buf, size_t len, long long max_pixels
 
 	png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &ctx, png_on_error, png_on_warning);
 	if (png == NULL) {
-		set_err(err, errlen, "out of memory");
+		msg_fmt(err, errlen, "out of memory");
 		return -1;
 	}
 	info = png_create_info_struct(png);
 	if (info == NULL) {
 		png_destroy_read_struct(&png, NULL, NULL);
-		set_err(err, errlen, "out of memory");
+		msg_fmt(err, errlen, "out of memory");
 		return -1;
 	}
 	if (setjmp(png_jmpbuf(png))) {
@@ -199,7 +188,7 @@ static int png_decode(const unsigned char *buf, size_t len, long long max_pixels
 	stride = (size_t)w * (size_t)ch;
 	if (channels != ch || png_get_bit_depth(png, info) != 8 ||
 	    png_get_rowbytes(png, info) != stride) {
-		set_err(err, errlen, "PNG error: unexpected layout after conversion (%d channels)",
+		msg_fmt(err, errlen, "PNG error: unexpected layout after conversion (%d channels)",
 		        channels);
 		png_longjmp(png, 1);
 	}
@@ -207,7 +196,7 @@ static int png_decode(const unsigned char *buf, size_t len, long long max_pixels
 	data = malloc(bytes);
 	rows = calloc(h, sizeof *rows);     /* calloc checks h * size */
 	if (data == NULL || rows == NULL) {
-		set_err(err, errlen, "out of memory for a %ux%u image", (unsigned)w, (unsigned)h);
+		msg_fmt(err, errlen, "out of memory for a %ux%u image", (unsigned)w, (unsigned)h);
 		png_longjmp(png, 1);
 	}
 	for (y = 0; y < h; y++)
@@ -495,12 +484,12 @@ static int jpeg_decode(const unsigned char *buf, size_t len, long long max_pixel
 	size_t bytes;
 
 	if (len > ULONG_MAX) {
-		set_err(err, errlen, "JPEG file too large");
+		msg_fmt(err, errlen, "JPEG file too large");
 		return -1;
 	}
 	tj = tjInitDecompress();
 	if (tj == NULL) {
-		set_err(err, errlen, "JPEG error: %s", tjGetErrorStr2(NULL));
+		msg_fmt(err, errlen, "JPEG error: %s", tjGetErrorStr2(NULL));
 		return -1;
 	}
 	w = h = 0;
@@ -511,14 +500,14 @@ static int jpeg_decode(const unsigned char *buf, size_t len, long long max_pixel
 	    !(tjGetErrorCode(tj) == TJERR_WARNING && jpeg_is_warning(tjGetErrorStr2(tj)) &&
 	      jpeg_reaches_eoi(buf, len))) {
 		if (!jpeg_reaches_eoi(buf, len))
-			set_err(err, errlen, "truncated JPEG data");
+			msg_fmt(err, errlen, "truncated JPEG data");
 		else
-			set_err(err, errlen, "JPEG error: %s", tjGetErrorStr2(tj));
+			msg_fmt(err, errlen, "JPEG error: %s", tjGetErrorStr2(tj));
 		goto fail;
 	}
 	/* A tables-only stream succeeds without an image. */
 	if (w <= 0 || h <= 0) {
-		set_err(err, errlen, jpeg_reaches_eoi(buf, len) ? "JPEG error: no image in the data"
+		msg_fmt(err, errlen, jpeg_reaches_eoi(buf, len) ? "JPEG error: no image in the data"
 		                                                 : "truncated JPEG data");
 		goto fail;
 	}
@@ -543,7 +532,7 @@ static int jpeg_decode(const unsigned char *buf, size_t len, long long max_pixel
 	}
 	data = malloc((size_t)sw * (size_t)sh * (size_t)tjPixelSize[pf]);
 	if (data == NULL) {
-		set_err(err, errlen, "out of memory for a %dx%d image", sw, sh);
+		msg_fmt(err, errlen, "out of memory for a %dx%d image", sw, sh);
 		goto fail;
 	}
 	rc = tjDecompress2(tj, buf, (unsigned long)len, data, sw, 0, sh, pf,
@@ -556,11 +545,11 @@ static int jpeg_decode(const unsigned char *buf, size_t len, long long max_pixel
 		 * Huffman code) leave a complete, if damaged, image, which Pillow
 		 * accepts too. */
 		if (!jpeg_reaches_eoi(buf, len) || strstr(msg, "Premature end of JPEG file") != NULL) {
-			set_err(err, errlen, "truncated JPEG data");
+			msg_fmt(err, errlen, "truncated JPEG data");
 			goto fail;
 		}
 		if (tjGetErrorCode(tj) != TJERR_WARNING || !jpeg_is_warning(msg)) {
-			set_err(err, errlen, "JPEG error: %s", msg);
+			msg_fmt(err, errlen, "JPEG error: %s", msg);
 			goto fail;
 		}
 	}
@@ -570,7 +559,7 @@ static int jpeg_decode(const unsigned char *buf, size_t len, long long max_pixel
 		unsigned char *up = orient_pixels(data, sw, sh, ch, orient);
 
 		if (up == NULL) {
-			set_err(err, errlen, "out of memory for a %dx%d image", sw, sh);
+			msg_fmt(err, errlen, "out of memory for a %dx%d image", sw, sh);
 			goto fail;
 		}
 		free(data);
@@ -605,7 +594,7 @@ int image_decode(const unsigned char *buf, size_t len, long long max_pixels,
 		err[0] = '\0';
 	memset(out, 0, sizeof *out);
 	if (len == 0) {
-		set_err(err, errlen, "empty file");
+		msg_fmt(err, errlen, "empty file");
 		return -1;
 	}
 	switch (image_sniff(buf, len)) {
@@ -614,7 +603,7 @@ int image_decode(const unsigned char *buf, size_t len, long long max_pixels,
 	case IMAGE_JPEG:
 		return jpeg_decode(buf, len, max_pixels, fast_w, fast_h, out, err, errlen);
 	default:
-		set_err(err, errlen, "not a PNG or JPEG file");
+		msg_fmt(err, errlen, "not a PNG or JPEG file");
 		return -1;
 	}
 }

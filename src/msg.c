@@ -47,6 +47,8 @@ void msg_info(const char *fmt, ...)
 char *msg_fmt(char *buf, size_t len, const char *fmt, ...)
 {
 	va_list ap;
+	if (!buf || len == 0)
+		return buf;
 	va_start(ap, fmt);
 	vsnprintf(buf, len, fmt, ap);
 	va_end(ap);

@@ -25,7 +25,8 @@ void msg_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void msg_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void msg_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/* Formats into buf (always NUL-terminated); returns buf.  For err buffers. */
+/* Formats into buf (always NUL-terminated; nothing when buf is NULL or len
+ * 0); returns buf.  Every module's err buffers are filled with it. */
 char *msg_fmt(char *buf, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 #define ERRLEN 512

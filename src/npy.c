@@ -7,6 +7,7 @@
  * allocated.
  */
 #include "npy.h"
+#include "msg.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -61,16 +62,6 @@ static bool host_is_little(void)
 	unsigned char b;
 	memcpy(&b, &one, 1);
 	return b == 1;
-}
-
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-	if (!err || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
 }
 
 /* A cursor over the header text [p, end). */
@@ -171,27 +162,27 @@ static int read_shape(struct cur *c, int64_t *shape, int *ndim, char *err, size_
 {
 	int n = 0;
 	if (!eat(c, '(')) {
-		seterr(err, errlen, "bad .npy header: shape is not a tuple");
+		msg_fmt(err, errlen, "bad .npy header: shape is not a tuple");
 		return -1;
 	}
 	for (;;) {
 		if (eat(c, ')'))
 			break;
 		if (n >= NPY_MAXDIM) {
-			seterr(err, errlen, ".npy array has more than %d dimensions", NPY_MAXDIM);
+			msg_fmt(err, errlen, ".npy array has more than %d dimensions", NPY_MAXDIM);
 			return -1;
 		}
 		int rc = read_dim(c, &shape[n]);
 		if (rc == -2) {
-			seterr(err, errlen, ".npy shape has a negative dimension");
+			msg_fmt(err, errlen, ".npy shape has a negative dimension");
 			return -1;
 		}
 		if (rc == -3) {
-			seterr(err, errlen, ".npy shape has an absurd dimension");
+			msg_fmt(err, errlen, ".npy shape has an absurd dimension");
 			return -1;
 		}
 		if (rc < 0) {
-			seterr(err, errlen, "bad .npy header: malformed shape");
+			msg_fmt(err, errlen, "bad .npy header: malformed shape");
 			return -1;
 		}
 		n++;
@@ -199,7 +190,7 @@ static int read_shape(struct cur *c, int64_t *shape, int *ndim, char *err, size_
 			continue;
 		if (eat(c, ')'))
 			break;
-		seterr(err, errlen, "bad .npy header: malformed shape");
+		msg_fmt(err, errlen, "bad .npy header: malformed shape");
 		return -1;
 	}
 	*ndim = n;
@@ -241,7 +232,7 @@ static int parse_descr(const char *d, enum npy_dtype *t, bool *swap, char *err, 
 	case 'M': case 'm': why = " (datetime)"; break;
 	default: break;
 	}
-	seterr(err, errlen, "unsupported .npy dtype '%s'%s", d, why);
+	msg_fmt(err, errlen, "unsupported .npy dtype '%s'%s", d, why);
 	return -1;
 }
 
@@ -291,7 +282,7 @@ int npy_parse(const unsigned char *buf, size_t len, struct npy *out, char *err, 
 	if (err && errlen)
 		err[0] = '\0';
 	if (!buf || len < 10 || memcmp(buf, MAGIC, sizeof MAGIC) != 0) {
-		seterr(err, errlen, "not a .npy file");
+		msg_fmt(err, errlen, "not a .npy file");
 		return -1;
 	}
 	int major = buf[6], minor = buf[7];
@@ -301,21 +292,21 @@ int npy_parse(const unsigned char *buf, size_t len, struct npy *out, char *err, 
 		hlen = (size_t)buf[8] | (size_t)buf[9] << 8;
 	} else if (major == 2 || major == 3) {
 		if (len < 12) {
-			seterr(err, errlen, "truncated .npy header");
+			msg_fmt(err, errlen, "truncated .npy header");
 			return -1;
 		}
 		hstart = 12;
 		hlen = (size_t)buf[8] | (size_t)buf[9] << 8 | (size_t)buf[10] << 16 | (size_t)buf[11] << 24;
 	} else {
-		seterr(err, errlen, "unsupported .npy format version %d.%d", major, minor);
+		msg_fmt(err, errlen, "unsupported .npy format version %d.%d", major, minor);
 		return -1;
 	}
 	if (minor != 0) {
-		seterr(err, errlen, "unsupported .npy format version %d.%d", major, minor);
+		msg_fmt(err, errlen, "unsupported .npy format version %d.%d", major, minor);
 		return -1;
 	}
 	if (hlen > len - hstart) {
-		seterr(err, errlen, ".npy header runs past the end of the file");
+		msg_fmt(err, errlen, ".npy header runs past the end of the file");
 		return -1;
 	}
 
@@ -326,30 +317,30 @@ int npy_parse(const unsigned char *buf, size_t len, struct npy *out, char *err, 
 	int ndim = 0;
 
 	if (!eat(&c, '{')) {
-		seterr(err, errlen, "bad .npy header: not a dict");
+		msg_fmt(err, errlen, "bad .npy header: not a dict");
 		return -1;
 	}
 	for (;;) {
 		if (eat(&c, '}'))
 			break;
 		if (!read_str(&c, key, sizeof key) || !eat(&c, ':')) {
-			seterr(err, errlen, "bad .npy header: malformed dict");
+			msg_fmt(err, errlen, "bad .npy header: malformed dict");
 			return -1;
 		}
 		if (strcmp(key, "descr") == 0 && !have_descr) {
 			skip_ws(&c);
 			if (c.p < c.end && *c.p == '[') {
-				seterr(err, errlen, "unsupported .npy dtype (structured array)");
+				msg_fmt(err, errlen, "unsupported .npy dtype (structured array)");
 				return -1;
 			}
 			if (!read_str(&c, descr, sizeof descr)) {
-				seterr(err, errlen, "bad .npy header: malformed descr");
+				msg_fmt(err, errlen, "bad .npy header: malformed descr");
 				return -1;
 			}
 			have_descr = true;
 		} else if (strcmp(key, "fortran_order") == 0 && !have_fortran) {
 			if (!read_bool(&c, &fortran)) {
-				seterr(err, errlen, "bad .npy header: malformed fortran_order");
+				msg_fmt(err, errlen, "bad .npy header: malformed fortran_order");
 				return -1;
 			}
 			have_fortran = true;
@@ -358,19 +349,19 @@ int npy_parse(const unsigned char *buf, size_t len, struct npy *out, char *err, 
 				return -1;
 			have_shape = true;
 		} else {
-			seterr(err, errlen, "bad .npy header: unexpected key '%s'", key);
+			msg_fmt(err, errlen, "bad .npy header: unexpected key '%s'", key);
 			return -1;
 		}
 		if (eat(&c, ','))
 			continue;
 		if (eat(&c, '}'))
 			break;
-		seterr(err, errlen, "bad .npy header: malformed dict");
+		msg_fmt(err, errlen, "bad .npy header: malformed dict");
 		return -1;
 	}
 	skip_ws(&c);
 	if (c.p != c.end || !have_descr || !have_fortran || !have_shape) {
-		seterr(err, errlen, "bad .npy header: %s", c.p != c.end ? "junk after the dict" : "missing keys");
+		msg_fmt(err, errlen, "bad .npy header: %s", c.p != c.end ? "junk after the dict" : "missing keys");
 		return -1;
 	}
 
@@ -388,7 +379,7 @@ int npy_parse(const unsigned char *buf, size_t len, struct npy *out, char *err, 
 				if (shape[e] == 0)
 					count = 0;
 			if (count) {
-				seterr(err, errlen, ".npy shape is absurdly large");
+				msg_fmt(err, errlen, ".npy shape is absurdly large");
 				return -1;
 			}
 			break;
@@ -398,17 +389,17 @@ int npy_parse(const unsigned char *buf, size_t len, struct npy *out, char *err, 
 	size_t have = len - hstart - hlen;
 	if (have != count * sz) {
 		if (have % sz)
-			seterr(err, errlen, ".npy header claims %zu items but the file holds %zu bytes of data",
+			msg_fmt(err, errlen, ".npy header claims %zu items but the file holds %zu bytes of data",
 			       count, have);
 		else
-			seterr(err, errlen, ".npy header claims %zu items but the file holds %zu", count, have / sz);
+			msg_fmt(err, errlen, ".npy header claims %zu items but the file holds %zu", count, have / sz);
 		return -1;
 	}
 
 	const unsigned char *src = buf + hstart + hlen;
 	unsigned char *data = malloc(count > 0 ? count * sz : 1);
 	if (!data) {
-		seterr(err, errlen, "out of memory reading .npy (%zu bytes)", count * sz);
+		msg_fmt(err, errlen, "out of memory reading .npy (%zu bytes)", count * sz);
 		return -1;
 	}
 	if (fortran && ndim > 1 && count > 0)

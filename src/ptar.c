@@ -8,6 +8,7 @@
  * message instead of over-reading or allocating what it claims.
  */
 #include "ptar.h"
+#include "msg.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -65,16 +66,6 @@ struct zdir {
 	size_t rlen;
 };
 
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-	if (!err || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 static uint16_t le16(const unsigned char *p) { return (uint16_t)(p[0] | p[1] << 8); }
 static uint32_t le32(const unsigned char *p)
 {
@@ -89,7 +80,7 @@ static uint64_t le64(const unsigned char *p) { return le32(p) | (uint64_t)le32(p
 static int read_at(const struct src *s, uint64_t off, void *buf, size_t n, char *err, size_t errlen)
 {
 	if (off > s->size || n > s->size - off) {
-		seterr(err, errlen, "truncated TorchScript archive");
+		msg_fmt(err, errlen, "truncated TorchScript archive");
 		return -1;
 	}
 	if (s->mem) {
@@ -102,7 +93,7 @@ static int read_at(const struct src *s, uint64_t off, void *buf, size_t n, char 
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r <= 0) {
-			seterr(err, errlen, "cannot read: %s", r < 0 ? strerror(errno) : "unexpected end of file");
+			msg_fmt(err, errlen, "cannot read: %s", r < 0 ? strerror(errno) : "unexpected end of file");
 			return -1;
 		}
 		p += r;
@@ -121,12 +112,12 @@ static int read_cd(const struct src *s, struct zdir *z, char *err, size_t errlen
 	static const char NOZIP[] = "not a TorchScript archive (no zip directory)";
 	uint64_t tail_len = s->size < EOCD_SIZE + MAX_COMMENT ? s->size : EOCD_SIZE + MAX_COMMENT;
 	if (tail_len < EOCD_SIZE) {
-		seterr(err, errlen, NOZIP);
+		msg_fmt(err, errlen, NOZIP);
 		return -1;
 	}
 	unsigned char *tail = malloc(tail_len);
 	if (!tail) {
-		seterr(err, errlen, "out of memory");
+		msg_fmt(err, errlen, "out of memory");
 		return -1;
 	}
 	uint64_t tail_off = s->size - tail_len;
@@ -147,7 +138,7 @@ static int read_cd(const struct src *s, struct zdir *z, char *err, size_t errlen
 	}
 	if (!found) {
 		free(tail);
-		seterr(err, errlen, NOZIP);
+		msg_fmt(err, errlen, NOZIP);
 		return -1;
 	}
 	const unsigned char *e = tail + pos;
@@ -163,7 +154,7 @@ static int read_cd(const struct src *s, struct zdir *z, char *err, size_t errlen
 		unsigned char r[EOCD64_SIZE];
 		if (off64 > eocd_off - LOC64_SIZE || eocd_off - LOC64_SIZE - off64 < EOCD64_SIZE ||
 		    read_at(s, off64, r, sizeof r, err, errlen) < 0 || memcmp(r, "PK\6\6", 4) != 0) {
-			seterr(err, errlen, "corrupt zip64 end of central directory");
+			msg_fmt(err, errlen, "corrupt zip64 end of central directory");
 			return -1;
 		}
 		n = le64(r + 32);
@@ -173,21 +164,21 @@ static int read_cd(const struct src *s, struct zdir *z, char *err, size_t errlen
 	}
 	/* without a ZIP64 record, 0xffff... values are taken at face value (and checked below) */
 	if (off > limit || size > limit - off) {
-		seterr(err, errlen, "corrupt zip: central directory out of bounds");
+		msg_fmt(err, errlen, "corrupt zip: central directory out of bounds");
 		return -1;
 	}
 	if (size > MAX_CD_BYTES) {
-		seterr(err, errlen, "zip central directory too large (%llu bytes)", (unsigned long long)size);
+		msg_fmt(err, errlen, "zip central directory too large (%llu bytes)", (unsigned long long)size);
 		return -1;
 	}
 	if (n > size / CDH_SIZE) {
-		seterr(err, errlen, "corrupt zip: %llu entries cannot fit in the central directory",
+		msg_fmt(err, errlen, "corrupt zip: %llu entries cannot fit in the central directory",
 		       (unsigned long long)n);
 		return -1;
 	}
 	z->cd = malloc(size ? size : 1);
 	if (!z->cd) {
-		seterr(err, errlen, "out of memory");
+		msg_fmt(err, errlen, "out of memory");
 		return -1;
 	}
 	if (read_at(s, off, z->cd, (size_t)size, err, errlen) < 0) {
@@ -214,12 +205,12 @@ static int next_entry(const struct zdir *z, uint64_t *pos, uint64_t *index, stru
 	const unsigned char *p = z->cd + *pos;
 	uint64_t left = z->cd_size - *pos;
 	if (left < CDH_SIZE || memcmp(p, "PK\1\2", 4) != 0) {
-		seterr(err, errlen, "corrupt zip central directory");
+		msg_fmt(err, errlen, "corrupt zip central directory");
 		return -1;
 	}
 	uint64_t nlen = le16(p + 28), xlen = le16(p + 30), clen = le16(p + 32);
 	if (CDH_SIZE + nlen + xlen + clen > left) {
-		seterr(err, errlen, "corrupt zip central directory");
+		msg_fmt(err, errlen, "corrupt zip central directory");
 		return -1;
 	}
 	en->name = (const char *)p + CDH_SIZE;
@@ -242,7 +233,7 @@ static int next_entry(const struct zdir *z, uint64_t *pos, uint64_t *index, stru
 				if (*fields[i] != 0xffffffff)
 					continue;
 				if (fend - f < 8) {
-					seterr(err, errlen, "corrupt zip64 extra field");
+					msg_fmt(err, errlen, "corrupt zip64 extra field");
 					return -1;
 				}
 				*fields[i] = le64(f);
@@ -290,36 +281,36 @@ static unsigned char *read_entry(const struct src *s, const struct zdir *z, cons
 {
 	unsigned char lfh[LFH_SIZE];
 	if (en->usize > MAX_SMALL_FILE) {
-		seterr(err, errlen, "zip entry too large (%llu bytes)", (unsigned long long)en->usize);
+		msg_fmt(err, errlen, "zip entry too large (%llu bytes)", (unsigned long long)en->usize);
 		return NULL;
 	}
 	if (en->lho > z->cd_off || read_at(s, en->lho, lfh, sizeof lfh, err, errlen) < 0 ||
 	    memcmp(lfh, "PK\3\4", 4) != 0) {
-		seterr(err, errlen, "corrupt zip: bad local header");
+		msg_fmt(err, errlen, "corrupt zip: bad local header");
 		return NULL;
 	}
 	uint64_t data = en->lho + LFH_SIZE + le16(lfh + 26) + le16(lfh + 28);
 	if (data > z->cd_off || en->csize > z->cd_off - data) {
-		seterr(err, errlen, "corrupt zip: entry data out of bounds");
+		msg_fmt(err, errlen, "corrupt zip: entry data out of bounds");
 		return NULL;
 	}
 	if (en->method == 0 && en->csize != en->usize) {
-		seterr(err, errlen, "corrupt zip: stored entry sizes differ");
+		msg_fmt(err, errlen, "corrupt zip: stored entry sizes differ");
 		return NULL;
 	}
 	if (en->method != 0 && en->method != 8) {
-		seterr(err, errlen, "unsupported zip compression method %u", en->method);
+		msg_fmt(err, errlen, "unsupported zip compression method %u", en->method);
 		return NULL;
 	}
 	/* deflate cannot expand by more than about 1032:1 */
 	if (en->method == 8 && en->usize / 1032 > en->csize + 1) {
-		seterr(err, errlen, "corrupt zip: impossible compression ratio");
+		msg_fmt(err, errlen, "corrupt zip: impossible compression ratio");
 		return NULL;
 	}
 	unsigned char *out = malloc((size_t)en->usize + 1);
 	unsigned char *in = en->method == 8 ? malloc(en->csize ? (size_t)en->csize : 1) : out;
 	if (!out || !in) {
-		seterr(err, errlen, "out of memory");
+		msg_fmt(err, errlen, "out of memory");
 		goto fail;
 	}
 	if (read_at(s, data, in, (size_t)en->csize, err, errlen) < 0)
@@ -328,7 +319,7 @@ static unsigned char *read_entry(const struct src *s, const struct zdir *z, cons
 		z_stream zs;
 		memset(&zs, 0, sizeof zs);
 		if (inflateInit2(&zs, -MAX_WBITS) != Z_OK) {
-			seterr(err, errlen, "zlib initialisation failed");
+			msg_fmt(err, errlen, "zlib initialisation failed");
 			goto fail;
 		}
 		zs.next_in = in;
@@ -339,14 +330,14 @@ static unsigned char *read_entry(const struct src *s, const struct zdir *z, cons
 		uint64_t got = zs.total_out;
 		inflateEnd(&zs);
 		if (rc != Z_STREAM_END || got != en->usize) {
-			seterr(err, errlen, "corrupt zip: bad deflate data");
+			msg_fmt(err, errlen, "corrupt zip: bad deflate data");
 			goto fail;
 		}
 		free(in);
 		in = NULL;
 	}
 	if (crc32(0L, out, (uInt)en->usize) != en->crc) {
-		seterr(err, errlen, "corrupt zip: CRC mismatch");
+		msg_fmt(err, errlen, "corrupt zip: CRC mismatch");
 		goto fail;
 	}
 	out[en->usize] = '\0';
@@ -836,7 +827,7 @@ static int open_dir(const struct src *s, struct zdir *z, char *err, size_t errle
 	const char *slash = rc == 1 ? memchr(en.name, '/', en.nlen) : NULL;
 	if (rc < 0 || !slash || slash == en.name) {
 		if (rc >= 0)
-			seterr(err, errlen, "not a TorchScript archive (no top folder)");
+			msg_fmt(err, errlen, "not a TorchScript archive (no top folder)");
 		free(z->cd);
 		z->cd = NULL;
 		return -1;
@@ -888,13 +879,13 @@ static int stat_src(const struct src *s, struct ptar_info *out, char *err, size_
 			   tl > 0 && !memchr(tail, '/', tl)) {
 			if (nrec == cap) {
 				if (cap >= MAX_RECORDS) {
-					seterr(err, errlen, "TorchScript archive has too many tensor records");
+					msg_fmt(err, errlen, "TorchScript archive has too many tensor records");
 					goto done;
 				}
 				size_t ncap = cap ? cap * 2 : 64;
 				struct record *nr = realloc(rec, ncap * sizeof *nr);
 				if (!nr) {
-					seterr(err, errlen, "out of memory");
+					msg_fmt(err, errlen, "out of memory");
 					goto done;
 				}
 				rec = nr;
@@ -903,7 +894,7 @@ static int stat_src(const struct src *s, struct ptar_info *out, char *err, size_
 			if (en.lho > z.cd_off || en.csize > z.cd_off - en.lho ||
 			    (en.method == 0 && en.usize != en.csize) ||
 			    (en.method != 0 && en.usize / 1032 > en.csize + 1)) {
-				seterr(err, errlen, "corrupt zip: tensor record sizes out of bounds");
+				msg_fmt(err, errlen, "corrupt zip: tensor record sizes out of bounds");
 				goto done;
 			}
 			rec[nrec++] = (struct record){rest[0] == 'c', tail, tl, en.usize};
@@ -915,7 +906,7 @@ static int stat_src(const struct src *s, struct ptar_info *out, char *err, size_
 	if (r < 0)
 		goto done;
 	if (!pkl[0].name) {
-		seterr(err, errlen, "not a TorchScript archive (no %s/data.pkl)", info.root);
+		msg_fmt(err, errlen, "not a TorchScript archive (no %s/data.pkl)", info.root);
 		goto done;
 	}
 	info.n_records = nrec > INT32_MAX ? INT32_MAX : (int)nrec;
@@ -959,16 +950,16 @@ static int open_src(const char *path, struct src *s, char *err, size_t errlen)
 	memset(s, 0, sizeof *s);
 	s->fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (s->fd < 0) {
-		seterr(err, errlen, "cannot open: %s", strerror(errno));
+		msg_fmt(err, errlen, "cannot open: %s", strerror(errno));
 		return -1;
 	}
 	if (fstat(s->fd, &st) < 0) {
-		seterr(err, errlen, "cannot open: %s", strerror(errno));
+		msg_fmt(err, errlen, "cannot open: %s", strerror(errno));
 		close(s->fd);
 		return -1;
 	}
 	if (!S_ISREG(st.st_mode)) {
-		seterr(err, errlen, "cannot open: %s", S_ISDIR(st.st_mode) ? "is a directory" : "not a regular file");
+		msg_fmt(err, errlen, "cannot open: %s", S_ISDIR(st.st_mode) ? "is a directory" : "not a regular file");
 		close(s->fd);
 		return -1;
 	}

@@ -1,11 +1,8 @@
 /*
  * fuzz_image.c — libFuzzer target for image_decode (PNG, JPEG, EXIF).
  *
- *   clang -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -Isrc \
- *       $(pkg-config --cflags libpng libturbojpeg) tests/fuzz/fuzz_image.c src/image.c \
- *       -o /tmp/fuzz_image $(pkg-config --libs libpng libturbojpeg) -lz -lm
- *   mkdir -p /tmp/corpus && find tests/data/images -name '*.png' -o -name '*.jpg' | xargs cp -t /tmp/corpus
- *   /tmp/fuzz_image -max_total_time=60 -rss_limit_mb=2048 /tmp/corpus
+ * `make fuzz` builds it with clang and runs it (FUZZ_SECONDS each) on a
+ * corpus seeded from the test fixtures.
  *
  * Each input is decoded at full size and with a 64x64 reduced-scale target;
  * a success must describe a consistent image.

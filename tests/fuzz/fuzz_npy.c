@@ -1,9 +1,8 @@
 /*
  * fuzz_npy.c — libFuzzer target for npy_parse, and npy_write on what parsed.
  *
- *   clang -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -Isrc \
- *       tests/fuzz/fuzz_npy.c src/npy.c -o /tmp/fuzz_npy
- *   /tmp/fuzz_npy -max_total_time=60 /tmp/npy_corpus tests/data/npy
+ * `make fuzz` builds it with clang and runs it (FUZZ_SECONDS each) on a
+ * corpus seeded from the test fixtures.
  */
 #include "npy.h"
 

@@ -2,9 +2,8 @@
  * fuzz_ptar.c — libFuzzer target for the TorchScript archive reader, run on
  * memory through ptar_stat_mem and ptar_extra_mem.
  *
- *   clang -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -Isrc \
- *       tests/fuzz/fuzz_ptar.c src/ptar.c -o /tmp/fuzz_ptar -lz
- *   /tmp/fuzz_ptar -max_total_time=60 /tmp/ptar_corpus tests/data/ptar
+ * `make fuzz` builds it with clang and runs it (FUZZ_SECONDS each) on a
+ * corpus seeded from the test fixtures.
  */
 #include "ptar.h"
 
