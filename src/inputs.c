@@ -182,6 +182,22 @@ oom:
 	return -1;
 }
 
+void inputs_shard(struct input_list *l, size_t i, size_t n)
+{
+	size_t k = 0;
+	for (size_t p = 0; p < l->n; p++) {
+		if (p % n == i) {
+			l->paths[k] = l->paths[p];
+			l->errors[k] = l->errors[p];
+			k++;
+		} else {
+			free(l->paths[p]);
+			free(l->errors[p]);
+		}
+	}
+	l->n = k;
+}
+
 void inputs_free(struct input_list *l)
 {
 	for (size_t i = 0; i < l->n; i++) {

@@ -34,6 +34,9 @@ struct input_opts {
  */
 int inputs_collect(const struct input_opts *io, struct input_list *out, char *err, size_t errlen);
 
+/* Keeps only the entries at positions p with p mod n == i (n >= 1). */
+void inputs_shard(struct input_list *l, size_t i, size_t n);
+
 void inputs_free(struct input_list *l);
 
 #endif

@@ -11,7 +11,7 @@
 enum opt_id {
 	O_MODEL, O_MODELS, O_TASK, O_DEVICE, O_DTYPE, O_HALF, O_AUTOCAST, O_BATCH, O_THREADS,
 	O_OUTPUT, O_REPORT, O_FILES_FROM, O_RECURSIVE, O_NULL, O_QUIET, O_TOP_K,
-	O_MAX_PIXELS, O_FAST_DECODE, O_SAVE_DIR, O_JSON, O_HELP, O_VERSION
+	O_MAX_PIXELS, O_FAST_DECODE, O_SAVE_DIR, O_JSON, O_RESUME, O_SHARD, O_PROGRESS, O_HELP, O_VERSION
 };
 
 /* Which commands take an option. */
@@ -45,6 +45,9 @@ static const struct option_def table[] = {
 	{O_FILES_FROM, 'T', "files-from", "FILE", C_RUN, "read input paths from FILE (- = stdin)"},
 	{O_RECURSIVE, 'r', "recursive", NULL, C_RUN, "descend into directories"},
 	{O_NULL, '0', "null", NULL, C_RUN, "paths in lists are NUL-separated"},
+	{O_RESUME, 0, "resume", NULL, C_RUN, "with -o FILE: skip inputs that have an ok record there, append the rest"},
+	{O_SHARD, 0, "shard", "I/N", C_RUN, "only inputs at positions p with p mod N = I"},
+	{O_PROGRESS, 0, "progress", "WHEN", C_RUN, "auto (stderr is a terminal), always, never"},
 	{O_QUIET, 'q', "quiet", NULL, C_ALL, "no messages on stderr except errors"},
 	{O_TOP_K, 0, "top-k", "N", C_RUN, "classify: classes per record (default 5)"},
 	{O_MAX_PIXELS, 0, "max-pixels", "N", C_RUN, "refuse larger images (default 100000000)"},
@@ -186,6 +189,28 @@ static int apply(struct opts *o, const struct option_def *d, const char *val)
 	case O_FAST_DECODE: o->fast_decode = 1; break;
 	case O_SAVE_DIR: o->save_dir = val; break;
 	case O_JSON: o->json = 1; break;
+	case O_RESUME: o->resume = 1; break;
+	case O_SHARD: {
+		char *slash = strchr(val, '/'), *end;
+		long i, n;
+		errno = 0;
+		i = slash ? strtol(val, &end, 10) : -1;
+		if (!slash || end != slash || errno || (n = strtol(slash + 1, &end, 10), *end || errno) ||
+		    slash == val || !slash[1] || n < 1 || n > 1000000 || i < 0 || i >= n) {
+			msg_error("--shard: '%s' is not I/N with 0 <= I < N", val);
+			return -1;
+		}
+		o->shard_i = i;
+		o->shard_n = n;
+		break;
+	}
+	case O_PROGRESS:
+		if (strcmp(val, "auto") && strcmp(val, "always") && strcmp(val, "never")) {
+			msg_error("--progress: '%s' is not auto, always or never", val);
+			return -1;
+		}
+		o->progress = val;
+		break;
 	case O_HELP: o->cmd = CMD_HELP; break;
 	case O_VERSION: o->cmd = CMD_VERSION; break;
 	}
@@ -229,6 +254,7 @@ int opts_parse(int argc, char **argv, struct opts *o)
 	o->device = "auto";
 	o->top_k = 5;
 	o->max_pixels = 100000000LL;
+	o->progress = "auto";
 	o->inputs = calloc((size_t)argc, sizeof *o->inputs);
 	if (!o->inputs) {
 		msg_error("out of memory");
@@ -335,6 +361,10 @@ int opts_parse(int argc, char **argv, struct opts *o)
 	}
 	if (cmd != CMD_RUN && o->n_inputs) {
 		msg_error("'%s' takes no operands (got '%s')", command_name(cmd), o->inputs[0]);
+		return -1;
+	}
+	if (o->resume && (!o->output || !strcmp(o->output, "-"))) {
+		msg_error("--resume needs -o FILE: the records to resume from");
 		return -1;
 	}
 	if (o->files_from && !strcmp(o->files_from, "-")) {

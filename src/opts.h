@@ -34,6 +34,9 @@ struct opts {
 	int fast_decode;
 	const char *save_dir;
 	int json;                   /* info, models: --json */
+	int resume;                 /* skip inputs with an ok record in -o FILE */
+	long shard_i, shard_n;      /* --shard I/N; shard_n 0 = all */
+	const char *progress;       /* auto, always, never */
 	char **inputs;              /* operands after the options */
 	int n_inputs;
 };

@@ -9,8 +9,10 @@
 #include "npy.h"
 #include "output.h"
 #include "preprocess.h"
+#include "progress.h"
 #include "ptar.h"
 #include "report.h"
+#include "resume.h"
 #include "task.h"
 
 #include <errno.h>
@@ -67,6 +69,9 @@ struct run {
 	int dev_index;
 	int fatal;                  /* EXIT_MODEL / EXIT_USAGE once the run cannot go on */
 	char fatal_msg[ERRLEN];
+	size_t *todo;               /* positions in `in` still to run, in order */
+	size_t n_todo;
+	struct progress prog;
 	/* the image batch buffer: batch x C x H x W floats */
 	float *pix;
 	size_t pix_cap;
@@ -362,15 +367,22 @@ static int infer(struct run *r, const void *host, int src, int64_t *shape, int n
 		snprintf(err, sizeof err, "%s", T->tch_last_error());
 		if (T->tch_error_is_oom(err)) {
 			if (n > 1) {
-				int half = n / 2;
+				/* Halve, and run these inputs again in chunks of the
+				 * batch size that is current at each chunk: it may
+				 * shrink further on the way, and it stays shrunk for
+				 * the rest of the run. */
 				r->st.oom_retries++;
-				if (r->batch > half)
-					r->batch = half;
-				msg_warn("out of memory at batch %d: retrying as %d + %d", n, half, n - half);
-				if (infer(r, host, src, shape, ndim, items, half) < 0)
-					return -1;
-				return infer(r, (const char *)host + row * (size_t)half, src, shape, ndim,
-				             items + half, n - half);
+				if (r->batch > n / 2) {
+					r->batch = n / 2;
+					msg_warn("out of memory at batch %d: batch size now %ld", n, r->batch);
+				}
+				for (int k = 0; k < n;) {
+					int c = (int)(r->batch < n - k ? r->batch : n - k);
+					if (infer(r, (const char *)host + row * (size_t)k, src, shape, ndim, items + k, c) < 0)
+						return -1;
+					k += c;
+				}
+				return 0;
 			}
 			r->st.oom_failed++;
 			snprintf(items[0]->err, sizeof items[0]->err, "out of memory at batch size 1: %s", err);
@@ -475,8 +487,8 @@ static void emit(struct run *r, struct item *it)
 		r->st.t_first_result = now_ms();
 }
 
-/* Processes inputs [start, start + count); -1 when the run must stop. */
-static int do_batch(struct run *r, size_t start, int count)
+/* Processes the inputs at positions idx[0..count); -1 when the run must stop. */
+static int do_batch(struct run *r, const size_t *idx, int count)
 {
 	struct item items[count];
 	struct item *imgs[count];
@@ -485,7 +497,7 @@ static int do_batch(struct run *r, size_t start, int count)
 
 	memset(items, 0, sizeof items);
 	for (int k = 0; k < count; k++) {
-		items[k].index = start + (size_t)k;
+		items[k].index = idx[k];
 		items[k].rec = json_object();
 		prepare(r, &items[k], &slots);
 	}
@@ -529,6 +541,8 @@ static int setup(struct run *r, char *err, size_t errlen)
 	const struct opts *o = r->o;
 	struct ptar_info pi;
 	struct input_opts io = {o->inputs, o->n_inputs, o->files_from, o->recursive, o->null_sep, image_exts};
+	unsigned char *done;
+	long skipped = 0;
 
 	if (manifest_resolve(o->model, o->models_file, &r->spec, err, errlen) < 0)
 		return EXIT_MODEL;
@@ -563,7 +577,23 @@ static int setup(struct run *r, char *err, size_t errlen)
 	}
 	if (inputs_collect(&io, &r->in, err, errlen) < 0)
 		return EXIT_USAGE;
-	if (output_open(&r->out, o->output, 0, err, errlen) < 0)
+	if (o->shard_n)
+		inputs_shard(&r->in, (size_t)o->shard_i, (size_t)o->shard_n);
+	if (!(done = calloc(r->in.n + 1, 1)) || !(r->todo = malloc((r->in.n + 1) * sizeof *r->todo))) {
+		free(done);
+		msg_fmt(err, errlen, "out of memory for %zu inputs", r->in.n);
+		return EXIT_OOM;
+	}
+	if (o->resume && (skipped = resume_scan(o->output, &r->in, done, err, errlen)) < 0) {
+		free(done);
+		return EXIT_USAGE;
+	}
+	r->st.skipped = o->resume ? (size_t)skipped : 0;
+	for (size_t i = 0; i < r->in.n; i++)
+		if (!done[i])
+			r->todo[r->n_todo++] = i;
+	free(done);
+	if (output_open(&r->out, o->output, o->resume, err, errlen) < 0)
 		return EXIT_USAGE;
 	return 0;
 }
@@ -600,21 +630,24 @@ int run_main(const struct opts *o, double t_start)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 
-	for (size_t start = 0; start < r.in.n && !stop_signal;) {
-		int count = (int)((size_t)r.batch < r.in.n - start ? (size_t)r.batch : r.in.n - start);
-		int rc = do_batch(&r, start, count); /* writes every record of the batch */
-		start += (size_t)count;
-		r.st.inputs = start;
+	progress_start(&r.prog, o->progress, o->quiet, r.n_todo);
+	size_t next = 0;
+	while (next < r.n_todo && !stop_signal) {
+		int count = (int)((size_t)r.batch < r.n_todo - next ? (size_t)r.batch : r.n_todo - next);
+		int rc = do_batch(&r, r.todo + next, count); /* writes every record of the batch */
+		next += (size_t)count;
+		progress_update(&r.prog, next, r.st.failed);
 		if (rc < 0)
 			break;
 	}
+	progress_end(&r.prog);
 	/* A fatal model error still owes the remaining inputs their records. */
-	for (size_t k = r.st.inputs; r.fatal && k < r.in.n && !stop_signal; k++) {
-		struct item it = {.index = k, .kind = ITEM_FAILED};
+	for (; r.fatal && next < r.n_todo && !stop_signal; next++) {
+		struct item it = {.index = r.todo[next], .kind = ITEM_FAILED};
 		snprintf(it.err, sizeof it.err, "not run: %s", r.fatal_msg);
 		emit(&r, &it);
 	}
-	r.st.inputs = r.st.ok + r.st.failed;
+	r.st.inputs = r.st.ok + r.st.failed + r.st.skipped;
 	if (r.fatal)
 		msg_error("%s", r.fatal_msg);
 	if (output_close(&r.out, err, sizeof err) < 0)
@@ -643,6 +676,7 @@ out:
 	if (r.T && r.mod)
 		r.T->tch_module_free(r.mod);
 	free(r.pix);
+	free(r.todo);
 	inputs_free(&r.in);
 	model_spec_free(&r.spec);
 	return status;
