@@ -32,7 +32,7 @@ UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 
-.PHONY: all check unit demo install uninstall clean deps asan fuzz fuzzers
+.PHONY: all check unit demo install uninstall clean deps asan fuzz fuzzers completions
 all: $(BUILD)/tinfer $(BUILD)/libtinfer_tch.so
 
 $(BUILD)/obj/%.o: src/%.c $(wildcard src/*.h) src/tch/tch.h
@@ -52,6 +52,12 @@ $(BUILD)/tests/%: tests/unit/%.c tests/unit/check.h $(LIBOBJS)
 	$(CC) $(ALL_CFLAGS) -Isrc $< $(LIBOBJS) -o $@ $(LIBS)
 
 unit: $(UNIT_BIN)
+
+# completions/ is generated from the option table (the docs test checks it).
+completions: $(BUILD)/tinfer
+	$(BUILD)/tinfer completions bash >completions/tinfer.bash
+	$(BUILD)/tinfer completions zsh >completions/_tinfer
+	$(BUILD)/tinfer completions fish >completions/tinfer.fish
 
 check: all unit
 	@sh tests/run.sh $(BUILD)

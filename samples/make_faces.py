@@ -13,8 +13,9 @@ Usage (from anywhere; outputs go next to this script):
 
     /usr/bin/python3 samples/make_faces.py [PACKAGE_DIR]
 
-Writes samples/models/faces.pt and samples/faces-entry.json (the manifest
-entry, for merging into samples/models.json).
+Writes samples/models/faces.pt, samples/faces-entry.json (the manifest
+entry, for merging into samples/models.json) and, when scikit-image's sample
+data is installed, the demo photos in samples/inputs/photos/.
 
 The network (face-api src/tinyYolov2/TinyYolov2Base.ts, runMobilenet, with the
 TinyFaceDetector config: withSeparableConvs, isFirstLayerConv2d, filterSizes
@@ -199,6 +200,38 @@ def build(weights):
     return m.eval()
 
 
+SKIMAGE_DATA = "/usr/lib/python3/dist-packages/skimage/data"
+
+
+def make_photos(data_dir=SKIMAGE_DATA):
+    """samples/inputs/photos/ from scikit-image's sample data (see FACES.md for licences)."""
+    from PIL import Image
+    src_a = os.path.join(data_dir, "astronaut.png")
+    src_c = os.path.join(data_dir, "coffee.png")
+    if not (os.path.isfile(src_a) and os.path.isfile(src_c)):
+        print(f"note: scikit-image data not found in {data_dir}; photos not regenerated")
+        return
+    out = os.path.join(HERE, "inputs", "photos")
+    os.makedirs(out, exist_ok=True)
+    a = Image.open(src_a).convert("RGB")                  # 512x512
+    a.save(os.path.join(out, "astronaut.jpg"), quality=90)  # full image, baseline JPEG
+    # top 320 rows, scaled by 0.75: 384x240 (non-square, so letterbox pads the bottom)
+    a.crop((0, 0, 512, 320)).resize((384, 240), Image.LANCZOS).save(
+        os.path.join(out, "astronaut.png"), optimize=True)
+    c = Image.open(src_c).convert("RGB")                  # 600x400
+    c.resize((300, 200), Image.LANCZOS).save(os.path.join(out, "coffee.png"), optimize=True)
+    print(f"wrote {out}/astronaut.jpg, astronaut.png, coffee.png")
+
+
+def dumps(obj, indent=0):
+    """JSON with objects indented and lists of scalars/lists kept on one line."""
+    pad = "  " * indent
+    if isinstance(obj, dict):
+        items = [f'{pad}  {json.dumps(k)}: {dumps(v, indent + 1)}' for k, v in obj.items()]
+        return "{\n" + ",\n".join(items) + "\n" + pad + "}"
+    return json.dumps(obj)
+
+
 def main():
     # TorchScript writes the constants of nn.Conv2d in set order, which depends
     # on str hashing: pin the hash seed so that faces.pt is byte-for-byte stable.
@@ -230,9 +263,10 @@ def main():
 
     entry_path = os.path.join(HERE, "faces-entry.json")
     with open(entry_path, "w") as f:
-        json.dump({"faces": ENTRY}, f, indent=2)
-        f.write("\n")
+        f.write(dumps({"faces": ENTRY}) + "\n")
     print(f"wrote {entry_path}")
+
+    make_photos()
 
 
 if __name__ == "__main__":

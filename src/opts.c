@@ -19,52 +19,82 @@ enum opt_id {
 #define C_INFO (1 << CMD_INFO)
 #define C_MODELS (1 << CMD_MODELS)
 #define C_ALL (C_RUN | C_INFO | C_MODELS)
+#define F COMPLETE_FILE
+#define D COMPLETE_DIR
 
-struct option_def {
-	enum opt_id id;
-	char shortname;             /* 0 = none */
-	const char *longname;
-	const char *arg;            /* NULL = flag */
-	unsigned commands;
-	const char *help;
-};
-
-/* The one table of options: parser, --help, and the docs test read it. */
+/* The one table of options. */
 static const struct option_def table[] = {
-	{O_MODEL, 'm', "model", "NAME|PATH", C_ALL & ~C_MODELS, "manifest name or .pt/.torchscript file"},
-	{O_MODELS, 0, "models", "FILE", C_ALL, "manifest to use"},
-	{O_TASK, 0, "task", "TASK", C_RUN, "classify, embed, raw; detect, segment (not yet) (default: manifest's)"},
-	{O_DEVICE, 'd', "device", "DEV", C_RUN, "auto, cpu, cuda, cuda:N (default: $TINFER_DEVICE, auto)"},
-	{O_DTYPE, 0, "dtype", "T", C_RUN, "fp32, fp16 or bf16 (default fp32)"},
-	{O_HALF, 0, "half", NULL, C_RUN, "same as --dtype fp16"},
-	{O_AUTOCAST, 0, "autocast", NULL, C_RUN, "mixed precision (CUDA fp16, CPU bf16)"},
-	{O_BATCH, 'b', "batch-size", "N", C_RUN, "inputs per forward pass (default: manifest's, else 1)"},
-	{O_THREADS, 'j', "threads", "N", C_RUN, "intra-op threads (default: all cores)"},
-	{O_OUTPUT, 'o', "output", "FILE", C_RUN, "write JSON Lines results to FILE (default stdout)"},
-	{O_REPORT, 0, "report", "FILE", C_RUN, "run summary as JSON to FILE (- = stderr)"},
-	{O_FILES_FROM, 'T', "files-from", "FILE", C_RUN, "read input paths from FILE (- = stdin)"},
-	{O_RECURSIVE, 'r', "recursive", NULL, C_RUN, "descend into directories"},
-	{O_NULL, '0', "null", NULL, C_RUN, "paths in lists are NUL-separated"},
-	{O_RESUME, 0, "resume", NULL, C_RUN, "with -o FILE: skip inputs that have an ok record there, append the rest"},
-	{O_SHARD, 0, "shard", "I/N", C_RUN, "only inputs at positions p with p mod N = I"},
-	{O_PROGRESS, 0, "progress", "WHEN", C_RUN, "auto (stderr is a terminal), always, never"},
-	{O_QUIET, 'q', "quiet", NULL, C_ALL, "no messages on stderr except errors"},
-	{O_TOP_K, 0, "top-k", "N", C_RUN, "classify: classes per record (default 5)"},
-	{O_MAX_PIXELS, 0, "max-pixels", "N", C_RUN, "refuse larger images (default 100000000)"},
-	{O_FAST_DECODE, 0, "fast-decode", NULL, C_RUN, "JPEG: decode at reduced scale when the target is smaller"},
-	{O_SAVE_DIR, 0, "save-dir", "DIR", C_RUN, "write raw outputs as .npy files there"},
-	{O_JSON, 0, "json", NULL, C_INFO | C_MODELS, "machine-readable output"},
-	{O_HELP, 'h', "help", NULL, C_ALL, "show this help and exit"},
-	{O_VERSION, 'V', "version", NULL, C_ALL, "show the version and exit"},
+	{O_MODEL, 'm', "model", "NAME|PATH", C_RUN | C_INFO, NULL, COMPLETE_MODEL, "manifest name or .pt/.torchscript file"},
+	{O_MODELS, 0, "models", "FILE", C_ALL, NULL, F, "manifest to use"},
+	{O_TASK, 0, "task", "TASK", C_RUN, "classify detect segment embed raw", 0, "task (default: the manifest's, else raw)"},
+	{O_DEVICE, 'd', "device", "DEV", C_RUN, NULL, 0, "auto, cpu, cuda, cuda:N (default: $TINFER_DEVICE, auto)"},
+	{O_DTYPE, 0, "dtype", "T", C_RUN, "fp32 fp16 bf16", 0, "weights' precision (default fp32)"},
+	{O_HALF, 0, "half", NULL, C_RUN, NULL, 0, "same as --dtype fp16"},
+	{O_AUTOCAST, 0, "autocast", NULL, C_RUN, NULL, 0, "mixed precision (CUDA fp16, CPU bf16)"},
+	{O_BATCH, 'b', "batch-size", "N", C_RUN, NULL, 0, "inputs per forward pass (default: manifest's, else 1)"},
+	{O_THREADS, 'j', "threads", "N", C_RUN, NULL, 0, "intra-op threads (default: all cores)"},
+	{O_OUTPUT, 'o', "output", "FILE", C_RUN, NULL, F, "write JSON Lines results to FILE (default stdout)"},
+	{O_REPORT, 0, "report", "FILE", C_RUN, NULL, F, "run summary as JSON to FILE (- = stderr)"},
+	{O_FILES_FROM, 'T', "files-from", "FILE", C_RUN, NULL, F, "read input paths from FILE (- = stdin)"},
+	{O_RECURSIVE, 'r', "recursive", NULL, C_RUN, NULL, 0, "descend into directories"},
+	{O_NULL, '0', "null", NULL, C_RUN, NULL, 0, "paths in lists are NUL-separated"},
+	{O_RESUME, 0, "resume", NULL, C_RUN, NULL, 0, "with -o FILE: skip inputs that have an ok record there, append the rest"},
+	{O_SHARD, 0, "shard", "I/N", C_RUN, NULL, 0, "only inputs at positions p with p mod N = I"},
+	{O_PROGRESS, 0, "progress", "WHEN", C_RUN, "auto always never", 0, "progress line: auto (stderr is a terminal), always, never"},
+	{O_QUIET, 'q', "quiet", NULL, C_ALL, NULL, 0, "no messages on stderr except errors"},
+	{O_TOP_K, 0, "top-k", "N", C_RUN, NULL, 0, "classify: classes per record (default 5)"},
+	{O_MAX_PIXELS, 0, "max-pixels", "N", C_RUN, NULL, 0, "refuse larger images (default 100000000)"},
+	{O_FAST_DECODE, 0, "fast-decode", NULL, C_RUN, NULL, 0, "JPEG: decode at reduced scale when the target is smaller"},
+	{O_SAVE_DIR, 0, "save-dir", "DIR", C_RUN, NULL, D, "write raw outputs as .npy files there"},
+	{O_JSON, 0, "json", NULL, C_INFO | C_MODELS, NULL, 0, "machine-readable output"},
+	{O_HELP, 'h', "help", NULL, C_ALL, NULL, 0, "show this help and exit"},
+	{O_VERSION, 'V', "version", NULL, C_ALL, NULL, 0, "show the version and exit"},
 };
+#undef F
+#undef D
 #define NOPTS (int)(sizeof table / sizeof table[0])
 
 static const char *const usage_lines[] = {
 	"tinfer run   -m MODEL [options] [INPUT ...]",
 	"tinfer info  -m MODEL [--json]",
 	"tinfer models [--json]",
+	"tinfer completions bash|zsh|fish",
 	"tinfer --help | --version",
 };
+
+static const struct command_def commands[] = {
+	{CMD_RUN, "run", "run the model over inputs"},
+	{CMD_INFO, "info", "show a model's metadata"},
+	{CMD_MODELS, "models", "list the manifest's models"},
+	{CMD_COMPLETIONS, "completions", "print a shell completion script"},
+};
+#define NCMDS (int)(sizeof commands / sizeof commands[0])
+
+const struct option_def *opts_table(int *n)
+{
+	*n = NOPTS;
+	return table;
+}
+
+const struct command_def *opts_commands(int *n)
+{
+	*n = NCMDS;
+	return commands;
+}
+
+/* Is val one of the space-separated words of choices? */
+static int is_choice(const char *choices, const char *val)
+{
+	size_t len = strlen(val);
+	for (const char *p = choices; *p;) {
+		size_t w = strcspn(p, " ");
+		if (w == len && !strncmp(p, val, len))
+			return 1;
+		p += w;
+		p += *p == ' ';
+	}
+	return 0;
+}
 
 void opts_usage(void)
 {
@@ -145,31 +175,20 @@ static int check_device(const char *s)
 static int apply(struct opts *o, const struct option_def *d, const char *val)
 {
 	long long ll;
-	switch (d->id) {
+	if (d->choices && !is_choice(d->choices, val)) {
+		msg_error("--%s: '%s' is not one of: %s", d->longname, val, d->choices);
+		return -1;
+	}
+	switch ((enum opt_id)d->id) {
 	case O_MODEL: o->model = val; break;
 	case O_MODELS: o->models_file = val; break;
-	case O_TASK:
-		if (strcmp(val, "classify") && strcmp(val, "embed") && strcmp(val, "raw") &&
-		    strcmp(val, "detect") && strcmp(val, "segment")) {
-			msg_error("--task: '%s' is not classify, detect, segment, embed or raw", val);
-			return -1;
-		}
-		o->task = val;
-		break;
+	case O_TASK: o->task = val; break;
 	case O_DEVICE:
 		if (check_device(val) < 0)
 			return -1;
 		o->device = val;
 		break;
-	case O_DTYPE:
-		if (!strcmp(val, "fp32")) o->dtype = DT_FP32;
-		else if (!strcmp(val, "fp16")) o->dtype = DT_FP16;
-		else if (!strcmp(val, "bf16")) o->dtype = DT_BF16;
-		else {
-			msg_error("--dtype: '%s' is not fp32, fp16 or bf16", val);
-			return -1;
-		}
-		break;
+	case O_DTYPE: o->dtype = !strcmp(val, "fp16") ? DT_FP16 : !strcmp(val, "bf16") ? DT_BF16 : DT_FP32; break;
 	case O_HALF: o->dtype = DT_FP16; break;
 	case O_AUTOCAST: o->autocast = 1; break;
 	case O_BATCH: return set_long(d->longname, val, 1, &o->batch_size);
@@ -204,13 +223,7 @@ static int apply(struct opts *o, const struct option_def *d, const char *val)
 		o->shard_n = n;
 		break;
 	}
-	case O_PROGRESS:
-		if (strcmp(val, "auto") && strcmp(val, "always") && strcmp(val, "never")) {
-			msg_error("--progress: '%s' is not auto, always or never", val);
-			return -1;
-		}
-		o->progress = val;
-		break;
+	case O_PROGRESS: o->progress = val; break;
 	case O_HELP: o->cmd = CMD_HELP; break;
 	case O_VERSION: o->cmd = CMD_VERSION; break;
 	}
@@ -219,12 +232,10 @@ static int apply(struct opts *o, const struct option_def *d, const char *val)
 
 static const char *command_name(enum command c)
 {
-	switch (c) {
-	case CMD_RUN: return "run";
-	case CMD_INFO: return "info";
-	case CMD_MODELS: return "models";
-	default: return "tinfer";
-	}
+	for (int k = 0; k < NCMDS; k++)
+		if (commands[k].cmd == c)
+			return commands[k].name;
+	return "tinfer";
 }
 
 /* Finds an option by long name (with an optional "=value" in *eq) or short letter. */
@@ -261,11 +272,11 @@ int opts_parse(int argc, char **argv, struct opts *o)
 		return -1;
 	}
 	if (argc > 1 && argv[1][0] != '-') {
-		const char *c = argv[1];
-		if (!strcmp(c, "run")) cmd = CMD_RUN;
-		else if (!strcmp(c, "info")) cmd = CMD_INFO;
-		else if (!strcmp(c, "models")) cmd = CMD_MODELS;
-		else {
+		for (int k = 0; k < NCMDS; k++)
+			if (!strcmp(argv[1], commands[k].name))
+				cmd = commands[k].cmd;
+		if (cmd == CMD_NONE) {
+			const char *c = argv[1];
 			msg_error("unknown command '%s'", c);
 			opts_usage();
 			return -1;
@@ -353,6 +364,14 @@ int opts_parse(int argc, char **argv, struct opts *o)
 			return -1;
 		}
 		o->device = env;
+	}
+	if (cmd == CMD_COMPLETIONS) {
+		if (o->n_inputs != 1 || !is_choice("bash zsh fish", o->inputs[0])) {
+			msg_error("'completions' takes one shell: bash, zsh or fish");
+			return -1;
+		}
+		o->shell = o->inputs[0];
+		return 0;
 	}
 	if (cmd != CMD_MODELS && !o->model) {
 		msg_error("'%s' needs a model: -m NAME|PATH", command_name(cmd));

@@ -8,7 +8,30 @@
 
 #include <stdint.h>
 
-enum command { CMD_NONE = 0, CMD_RUN, CMD_INFO, CMD_MODELS, CMD_HELP, CMD_VERSION };
+enum command { CMD_NONE = 0, CMD_RUN, CMD_INFO, CMD_MODELS, CMD_COMPLETIONS, CMD_HELP, CMD_VERSION };
+
+/* How a shell completes an option's value. */
+enum complete_kind { COMPLETE_NONE = 0, COMPLETE_FILE, COMPLETE_DIR, COMPLETE_MODEL };
+
+/* One option: the parser, --help, the shell completions and the docs test read these. */
+struct option_def {
+	int id;
+	char shortname;             /* 0 = none */
+	const char *longname;
+	const char *arg;            /* value's name in --help; NULL = a flag */
+	unsigned commands;          /* bit (1 << CMD_x) for each command that takes it */
+	const char *choices;        /* the accepted values, space-separated; NULL = any */
+	enum complete_kind complete;
+	const char *help;
+};
+
+/* The table of options (n entries) and the commands with a line of help each. */
+const struct option_def *opts_table(int *n);
+struct command_def {
+	enum command cmd;
+	const char *name, *help;
+};
+const struct command_def *opts_commands(int *n);
 
 enum dtype_opt { DT_FP32 = 0, DT_FP16, DT_BF16 };
 
@@ -39,6 +62,7 @@ struct opts {
 	const char *progress;       /* auto, always, never */
 	char **inputs;              /* operands after the options */
 	int n_inputs;
+	const char *shell;          /* completions: bash, zsh or fish */
 };
 
 /*
