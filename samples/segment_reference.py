@@ -122,7 +122,7 @@ def fps(pts, k, rng):
     return sel
 
 
-def nearest(queries, pts, chunk=512):
+def nearest(queries, pts, chunk=64):
     """Index of the nearest row of pts for each row of queries (float32, lowest index on a tie)."""
     out = np.empty(len(queries), dtype=np.int64)
     for s in range(0, len(queries), chunk):

@@ -115,12 +115,23 @@ static int add_dir(struct input_list *l, const char *dir, const struct input_opt
 	return rc;
 }
 
-/* Adds one operand: a file, "-", or a directory. */
+/*
+ * Adds one named input: a file, "-", or a directory.  A named directory that
+ * holds no input still gets an entry, with an error, so that nothing named
+ * goes without a record.
+ */
 static int add_operand(struct input_list *l, const char *path, const struct input_opts *io)
 {
 	struct stat st;
-	if (strcmp(path, "-") && stat(path, &st) == 0 && S_ISDIR(st.st_mode))
-		return add_dir(l, path, io, NULL);
+	size_t before = l->n;
+	if (strcmp(path, "-") && stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+		if (add_dir(l, path, io, NULL) < 0)
+			return -1;
+		if (l->n == before)
+			return add(l, path, io->recursive ? "directory holds no input files"
+			                                  : "directory holds no input files (use -r for its subdirectories)");
+		return 0;
+	}
 	return add(l, path, NULL);
 }
 

@@ -91,6 +91,9 @@ mkdir -p "$TMP/tree/sub"
 cp "$TMP/1.png" "$TMP/tree/a.png"
 cp "$TMP/3.jpg" "$TMP/tree/sub/b.jpg"
 echo notes >"$TMP/tree/notes.txt"
+mkdir "$TMP/empty"
+expect empty-dir 1 "$T" run -m digits "$TMP/empty"
+records empty-dir/error-record "$TMP/out" 'len(R) == 1 and "no input files" in R[0]["error"]'
 expect dir-flat 0 "$T" run -m digits "$TMP/tree"
 records dir-flat/one "$TMP/out" 'len(R) == 1 and R[0]["input"].endswith("tree/a.png")'
 expect dir-recursive 0 "$T" run -m digits -r "$TMP/tree"
