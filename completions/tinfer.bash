@@ -37,6 +37,8 @@ _tinfer()
 		;;
 	--dtype)
 		COMPREPLY=($(compgen -W "fp32 fp16 bf16" -- "$cur")) ;;
+	--memory-format)
+		COMPREPLY=($(compgen -W "auto channels-last contiguous" -- "$cur")) ;;
 	-b | --batch-size)
 		;;
 	-j | --threads)
@@ -56,6 +58,15 @@ _tinfer()
 		COMPREPLY=($(compgen -W "auto always never" -- "$cur")) ;;
 	--top-k)
 		;;
+	--conf)
+		;;
+	--iou)
+		;;
+	--max-det)
+		;;
+	--draw)
+		compopt -o filenames 2>/dev/null
+		COMPREPLY=($(compgen -d -- "$cur")) ;;
 	--max-pixels)
 		;;
 	--save-dir)
@@ -65,7 +76,7 @@ _tinfer()
 		case $cmd in
 		run)
 			if [[ $cur == -* ]]; then
-				COMPREPLY=($(compgen -W "-m --model --models --task -d --device --dtype --half --autocast -b --batch-size -j --threads -o --output --report -T --files-from -r --recursive -0 --null --resume --shard --progress -q --quiet --top-k --max-pixels --fast-decode --save-dir -h --help -V --version " -- "$cur"))
+				COMPREPLY=($(compgen -W "-m --model --models --task -d --device --dtype --half --autocast --memory-format -b --batch-size -j --threads -o --output --report -T --files-from -r --recursive -0 --null --resume --shard --progress -q --quiet --top-k --conf --iou --max-det --draw --max-pixels --fast-decode --save-dir -h --help -V --version " -- "$cur"))
 			else
 				compopt -o filenames 2>/dev/null
 				COMPREPLY=($(compgen -f -- "$cur"))

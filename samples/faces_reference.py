@@ -44,8 +44,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 
 
 def load_entry():
-    with open(os.path.join(HERE, "faces-entry.json")) as f:
-        return json.load(f)["faces"]
+    with open(os.path.join(HERE, "models.json")) as f:
+        return json.load(f)["models"]["faces"]
 
 
 def letterbox(img, size_hw, pad_value=0.0, align="topleft"):

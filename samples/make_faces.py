@@ -13,7 +13,7 @@ Usage (from anywhere; outputs go next to this script):
 
     /usr/bin/python3 samples/make_faces.py [PACKAGE_DIR]
 
-Writes samples/models/faces.pt, samples/faces-entry.json (the manifest
+Writes samples/models/faces.pt, the "faces" entry of samples/models.json (the manifest
 entry, for merging into samples/models.json) and, when scikit-image's sample
 data is installed, the demo photos in samples/inputs/photos/.
 
@@ -261,10 +261,14 @@ def main():
         d = (torch.jit.load(pt)(x) - model(x)).abs().max().item()
     assert d == 0.0, d
 
-    entry_path = os.path.join(HERE, "faces-entry.json")
+    # the "faces" entry of the samples manifest, other entries kept as they are
+    entry_path = os.path.join(HERE, "models.json")
+    with open(entry_path) as f:
+        manifest = json.load(f)
+    manifest["models"]["faces"] = ENTRY
     with open(entry_path, "w") as f:
-        f.write(dumps({"faces": ENTRY}) + "\n")
-    print(f"wrote {entry_path}")
+        f.write(json.dumps(manifest, indent=2) + "\n")
+    print(f"updated the faces entry of {entry_path}")
 
     make_photos()
 

@@ -151,7 +151,8 @@ def cylinder(rng, n, c, r, h):
     return pts + c, nrm
 
 
-# (kind, centre, dims, relative point share)
+# (kind, centre, dims): box sizes, sphere radius, cylinder (radius, height); points
+# are spread over them in proportion to surface area.
 PRIMS = [
     ("box", (-2.0, -1.0, 0.0), (1.2, 0.8, 1.0)),
     ("sphere", (0.5, -1.2, 0.2), 0.6),

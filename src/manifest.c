@@ -309,6 +309,82 @@ static int parse_input(json_t *in, struct model_spec *s, char *err, size_t errle
 	return 0;
 }
 
+/* Parses a detect decoder: {"type": "yolov8"|"yolov2"|"boxes", "anchors", "classes"}. */
+static int parse_decoder(json_t *d, struct detect_spec *det, char *err, size_t errlen)
+{
+	static const char *const types[] = {"", "yolov8", "yolov2", "boxes"};
+	const char *type = json_string_value(json_object_get(d, "type"));
+	json_t *anchors = json_object_get(d, "anchors"), *v;
+	size_t i;
+
+	det->type = DECODER_NONE;
+	for (int k = 1; type && k < 4; k++)
+		if (!strcmp(type, types[k]))
+			det->type = (enum decoder_type)k;
+	if (!json_is_object(d) || det->type == DECODER_NONE) {
+		msg_fmt(err, errlen, "decoder.type must be yolov8, yolov2 or boxes");
+		return -1;
+	}
+	if ((v = json_object_get(d, "classes"))) {
+		if (!json_is_integer(v) || json_integer_value(v) < 1 || json_integer_value(v) > 100000) {
+			msg_fmt(err, errlen, "decoder.classes must be a positive integer");
+			return -1;
+		}
+		det->classes = (int)json_integer_value(v);
+	}
+	if (det->type != DECODER_YOLOV2)
+		return 0;
+	if (!json_is_array(anchors) || json_array_size(anchors) < 1 || json_array_size(anchors) > MAX_ANCHORS) {
+		msg_fmt(err, errlen, "decoder.anchors must be a list of 1 to %d [width, height] pairs", MAX_ANCHORS);
+		return -1;
+	}
+	json_array_foreach(anchors, i, v) {
+		json_t *w = json_array_get(v, 0), *h = json_array_get(v, 1);
+		if (json_array_size(v) != 2 || !json_is_number(w) || !json_is_number(h) ||
+		    json_number_value(w) <= 0 || json_number_value(h) <= 0) {
+			msg_fmt(err, errlen, "decoder.anchors[%zu] must be [width, height] > 0", i);
+			return -1;
+		}
+		det->anchors[i][0] = (float)json_number_value(w);
+		det->anchors[i][1] = (float)json_number_value(h);
+	}
+	det->n_anchors = (int)json_array_size(anchors);
+	return 0;
+}
+
+/* Reads defaults.conf, .iou (in [0, 1]) and .max_det (>= 1) when present. */
+static int read_defaults(json_t *d, struct model_spec *s, char *err, size_t errlen)
+{
+	json_t *v;
+	if (!d)
+		return 0;
+	if (!json_is_object(d)) {
+		msg_fmt(err, errlen, "\"defaults\" must be an object");
+		return -1;
+	}
+	if ((v = json_object_get(d, "conf"))) {
+		if (!json_is_number(v) || json_number_value(v) < 0 || json_number_value(v) > 1)
+			goto range;
+		s->conf = json_number_value(v);
+	}
+	if ((v = json_object_get(d, "iou"))) {
+		if (!json_is_number(v) || json_number_value(v) < 0 || json_number_value(v) > 1)
+			goto range;
+		s->iou = json_number_value(v);
+	}
+	if ((v = json_object_get(d, "max_det"))) {
+		if (!json_is_integer(v) || json_integer_value(v) < 1 || json_integer_value(v) > 1000000) {
+			msg_fmt(err, errlen, "defaults.max_det must be a positive integer");
+			return -1;
+		}
+		s->max_det = (long)json_integer_value(v);
+	}
+	return 0;
+range:
+	msg_fmt(err, errlen, "defaults.conf and defaults.iou must be numbers from 0 to 1");
+	return -1;
+}
+
 /*
  * Fills *s from one manifest entry; base_dir resolves relative paths.  The
  * entry's "file" is used unless file_override is given.
@@ -356,6 +432,10 @@ static int parse_entry(json_t *e, const char *name, const char *base_dir, const 
 	s->output_probs = v && !strcmp(json_string_value(v), "probs");
 	s->normalize = json_is_true(json_object_get(e, "normalize"));
 	if (read_labels(json_object_get(e, "labels"), base_dir, s, sub, sizeof sub) < 0)
+		goto bad;
+	if ((v = json_object_get(e, "decoder")) && parse_decoder(v, &s->det, sub, sizeof sub) < 0)
+		goto bad;
+	if (read_defaults(json_object_get(e, "defaults"), s, sub, sizeof sub) < 0)
 		goto bad;
 	v = json_object_get(json_object_get(e, "defaults"), "batch_size");
 	if (v) {
@@ -408,6 +488,8 @@ static int parse_ultralytics(const char *text, struct model_spec *s, char *err, 
 	                             .scale = 1.0f / 255.0f, .mean = {0, 0, 0}, .std = {1, 1, 1}};
 	s->has_input = 1;
 	s->output_probs = s->task == TASK_CLASSIFY;
+	if (s->task == TASK_DETECT)
+		s->det.type = DECODER_YOLOV8;
 	if (read_labels(json_object_get(cfg, "names"), NULL, s, err, errlen) < 0)
 		goto out;
 	json_object_set_new(cfg, "source", json_string("config.txt"));
@@ -476,6 +558,7 @@ int manifest_resolve(const char *model, const char *models_file, struct model_sp
 	int rc = -1;
 
 	memset(s, 0, sizeof *s);
+	s->conf = s->iou = -1.0;
 	err[0] = '\0';
 	mpath = manifest_find(models_file, err, errlen);
 	if (!mpath && err[0])

@@ -13,6 +13,18 @@
 
 enum task { TASK_RAW = 0, TASK_CLASSIFY, TASK_DETECT, TASK_SEGMENT, TASK_EMBED };
 
+enum decoder_type { DECODER_NONE = 0, DECODER_YOLOV8, DECODER_YOLOV2, DECODER_BOXES };
+
+#define MAX_ANCHORS 16
+
+/* detect: how to read the output (SPEC §3 decoder.type) */
+struct detect_spec {
+	enum decoder_type type;
+	int classes;                /* 0 = from the output's shape (yolov8) or the labels */
+	int n_anchors;              /* yolov2 */
+	float anchors[MAX_ANCHORS][2]; /* yolov2: width, height in grid cells */
+};
+
 struct model_spec {
 	char *name;             /* manifest key, or the file's name */
 	char *file;             /* model file path */
@@ -25,8 +37,11 @@ struct model_spec {
 	int normalize;          /* embed: L2-normalise */
 	char **labels;
 	int n_labels;
-	/* defaults from the entry; 0 = not given */
+	struct detect_spec det;
+	/* defaults from the entry; 0 (or -1 for thresholds) = not given */
 	long batch_size;
+	double conf, iou;
+	long max_det;
 	json_t *entry;          /* the entry as read, for `info` (owned) */
 };
 

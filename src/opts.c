@@ -11,7 +11,7 @@
 enum opt_id {
 	O_MODEL, O_MODELS, O_TASK, O_DEVICE, O_DTYPE, O_HALF, O_AUTOCAST, O_BATCH, O_THREADS,
 	O_OUTPUT, O_REPORT, O_FILES_FROM, O_RECURSIVE, O_NULL, O_QUIET, O_TOP_K,
-	O_MAX_PIXELS, O_FAST_DECODE, O_SAVE_DIR, O_JSON, O_RESUME, O_SHARD, O_PROGRESS, O_HELP, O_VERSION
+	O_MAX_PIXELS, O_FAST_DECODE, O_SAVE_DIR, O_JSON, O_RESUME, O_SHARD, O_PROGRESS, O_CONF, O_IOU, O_MAX_DET, O_DRAW, O_MEMORY_FORMAT, O_HELP, O_VERSION
 };
 
 /* Which commands take an option. */
@@ -31,6 +31,7 @@ static const struct option_def table[] = {
 	{O_DTYPE, 0, "dtype", "T", C_RUN, "fp32 fp16 bf16", 0, "weights' precision (default fp32)"},
 	{O_HALF, 0, "half", NULL, C_RUN, NULL, 0, "same as --dtype fp16"},
 	{O_AUTOCAST, 0, "autocast", NULL, C_RUN, NULL, 0, "mixed precision (CUDA fp16, CPU bf16)"},
+	{O_MEMORY_FORMAT, 0, "memory-format", "F", C_RUN, "auto channels-last contiguous", 0, "image batches' layout (default auto: channels-last, contiguous if the model fails)"},
 	{O_BATCH, 'b', "batch-size", "N", C_RUN, NULL, 0, "inputs per forward pass (default: manifest's, else 1)"},
 	{O_THREADS, 'j', "threads", "N", C_RUN, NULL, 0, "intra-op threads (default: all cores)"},
 	{O_OUTPUT, 'o', "output", "FILE", C_RUN, NULL, F, "write JSON Lines results to FILE (default stdout)"},
@@ -43,6 +44,10 @@ static const struct option_def table[] = {
 	{O_PROGRESS, 0, "progress", "WHEN", C_RUN, "auto always never", 0, "progress line: auto (stderr is a terminal), always, never"},
 	{O_QUIET, 'q', "quiet", NULL, C_ALL, NULL, 0, "no messages on stderr except errors"},
 	{O_TOP_K, 0, "top-k", "N", C_RUN, NULL, 0, "classify: classes per record (default 5)"},
+	{O_CONF, 0, "conf", "X", C_RUN, NULL, 0, "detect: keep boxes scoring above X (default: manifest's, else 0.25)"},
+	{O_IOU, 0, "iou", "X", C_RUN, NULL, 0, "detect: NMS IoU threshold (default: manifest's, else 0.45)"},
+	{O_MAX_DET, 0, "max-det", "N", C_RUN, NULL, 0, "detect: at most N boxes per image (default: manifest's, else 300)"},
+	{O_DRAW, 0, "draw", "DIR", C_RUN, NULL, D, "detect: write each image with its boxes drawn into DIR"},
 	{O_MAX_PIXELS, 0, "max-pixels", "N", C_RUN, NULL, 0, "refuse larger images (default 100000000)"},
 	{O_FAST_DECODE, 0, "fast-decode", NULL, C_RUN, NULL, 0, "JPEG: decode at reduced scale when the target is smaller"},
 	{O_SAVE_DIR, 0, "save-dir", "DIR", C_RUN, NULL, D, "write raw outputs as .npy files there"},
@@ -146,6 +151,21 @@ static int parse_long(const char *opt, const char *s, long long lo, long long hi
 	return 0;
 }
 
+/* Parses a decimal number in [lo, hi] (no NaN); -1 and a message otherwise. */
+static int parse_double(const char *opt, const char *s, double lo, double hi, double *out)
+{
+	char *end;
+	double v;
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || end == s || *end || !(v >= lo && v <= hi)) {
+		msg_error("--%s: '%s' is not a number from %g to %g", opt, s, lo, hi);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
 /* Stores a long option value, range-checked; -1 on error. */
 static int set_long(const char *opt, const char *s, long lo, long *dst)
 {
@@ -224,6 +244,11 @@ static int apply(struct opts *o, const struct option_def *d, const char *val)
 		break;
 	}
 	case O_PROGRESS: o->progress = val; break;
+	case O_MEMORY_FORMAT: o->memory_format = val; break;
+	case O_CONF: return parse_double(d->longname, val, 0.0, 1.0, &o->conf);
+	case O_IOU: return parse_double(d->longname, val, 0.0, 1.0, &o->iou);
+	case O_MAX_DET: return set_long(d->longname, val, 1, &o->max_det);
+	case O_DRAW: o->draw_dir = val; break;
 	case O_HELP: o->cmd = CMD_HELP; break;
 	case O_VERSION: o->cmd = CMD_VERSION; break;
 	}
@@ -266,6 +291,8 @@ int opts_parse(int argc, char **argv, struct opts *o)
 	o->top_k = 5;
 	o->max_pixels = 100000000LL;
 	o->progress = "auto";
+	o->memory_format = "auto";
+	o->conf = o->iou = -1.0;
 	o->inputs = calloc((size_t)argc, sizeof *o->inputs);
 	if (!o->inputs) {
 		msg_error("out of memory");

@@ -53,6 +53,9 @@ struct opts {
 	int null_sep;
 	int quiet;
 	long top_k;
+	double conf, iou;           /* detect; -1 = the manifest's, else 0.25 / 0.45 */
+	long max_det;               /* detect; 0 = the manifest's, else 300 */
+	const char *draw_dir;       /* detect: images with their boxes drawn */
 	long long max_pixels;
 	int fast_decode;
 	const char *save_dir;
@@ -60,6 +63,7 @@ struct opts {
 	int resume;                 /* skip inputs with an ok record in -o FILE */
 	long shard_i, shard_n;      /* --shard I/N; shard_n 0 = all */
 	const char *progress;       /* auto, always, never */
+	const char *memory_format;  /* auto, channels-last, contiguous */
 	char **inputs;              /* operands after the options */
 	int n_inputs;
 	const char *shell;          /* completions: bash, zsh or fish */

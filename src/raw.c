@@ -58,17 +58,11 @@ struct leaf_ctx {
 static int save_slice(struct leaf_ctx *lc, int i, const char *name, enum npy_dtype t, int ndim,
                       const int64_t *shape, const void *data, json_t *o)
 {
-	const char *path = lc->items[i].path, *base = strrchr(path, '/');
-	char file[4096], stem[256];
+	char file[4096], suffix[600];
 	FILE *f;
-	char *dot;
-	snprintf(stem, sizeof stem, "%s", base ? base + 1 : path);
-	if ((dot = strrchr(stem, '.')) && dot != stem)
-		*dot = '\0';
-	if (!strcmp(stem, "-"))
-		snprintf(stem, sizeof stem, "stdin");
-	snprintf(file, sizeof file, "%s/%06zu_%s.%s.npy", lc->c->save_dir, lc->items[i].index, stem, name);
-	if (!(f = fopen(file, "we")) || npy_write(f, t, ndim, shape, data) < 0 || fclose(f) != 0) {
+	snprintf(suffix, sizeof suffix, ".%s.npy", name);
+	task_file_name(file, sizeof file, lc->c->save_dir, lc->items[i].index, lc->items[i].path, suffix);
+	if (!(f = fopen(file, "we")) || (npy_write(f, t, ndim, shape, data) < 0) + (fclose(f) != 0)) {
 		msg_fmt(lc->err, lc->errlen, "writing '%s': %s", file, strerror(errno));
 		return -1;
 	}

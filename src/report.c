@@ -47,6 +47,7 @@ void report_write(const struct run_stats *st, const struct model_spec *spec, con
 	json_object_set_new(o, "autocast", json_boolean(st->autocast));
 	json_object_set_new(o, "autocast_requested", json_boolean(st->autocast_requested));
 	json_object_set_new(o, "fast_decode", json_boolean(st->fast_decode));
+	json_object_set_new(o, "memory_format", st->memory_format ? json_string(st->memory_format) : json_null());
 	json_object_set_new(o, "batch_size", json_integer(st->batch_size));
 	json_object_set_new(o, "threads", json_integer(st->threads));
 	json_object_set_new(o, "inputs", json_integer((json_int_t)st->inputs));

@@ -20,7 +20,8 @@ struct run_stats {
 	char device[32];            /* what ran, "none" when the model was never loaded */
 	enum dtype_opt dtype, dtype_requested;
 	int autocast, autocast_requested;
-	int fast_decode;            /* --fast-decode: JPEGs may have been decoded at reduced scale */
+	int fast_decode;
+	const char *memory_format;  /* what the image batches ran in: "channels-last" or "contiguous" */            /* --fast-decode: JPEGs may have been decoded at reduced scale */
 	char fallback[160];         /* "" when what ran is what was asked */
 	const char *libtorch;       /* NULL when libtorch was never loaded */
 	/* milliseconds on the monotonic clock; 0 = did not happen */

@@ -187,6 +187,29 @@ static void test_assimp(void)
 	expect_fail("assimp-issue623.ply", 0, "ply: vertex 0: bad list count");
 }
 
+/* The segment sample's scene (samples/make_segment.py), read as tinfer will. */
+static void test_samples(void)
+{
+	static const char *const files[2] = {"samples/inputs/clouds/scene.ply", "samples/inputs/clouds/scene.xyz"};
+	static const size_t want[2] = {20000, 1500};
+
+	for (int i = 0; i < 2; i++) {
+		struct cloud c = {0};
+		char err[256] = "", name[128];
+		size_t len = 0;
+		unsigned char *buf = slurp(files[i], &len);
+		int rc = buf ? cloud_read(buf, len, files[i], 50000000, &c, err, sizeof err) : -1;
+		int inside = rc == 0 && c.has_normals;
+		for (size_t j = 0; inside && j < 3 * c.n; j++)
+			inside = fabsf(c.xyz[j]) <= 3.5f && fabsf(c.nrm[j]) <= 1.001f;
+		snprintf(name, sizeof name, "read %s", files[i]);
+		CHECK(rc == 0 && c.n == want[i] && inside, name, "rc %d n %zu normals %d: %s", rc, c.n, c.has_normals,
+		      buf ? err : "cannot read it");
+		cloud_free(&c);
+		free(buf);
+	}
+}
+
 static void test_hostile(void)
 {
 	expect_fail("huge.ply", 50000000, "ply header claims 1099511627776 vertices but the file holds 40 bytes of data");
@@ -253,6 +276,7 @@ int main(void)
 	test_sniff();
 	test_good();
 	test_assimp();
+	test_samples();
 	test_hostile();
 	test_mem();
 	return check_done();

@@ -1,0 +1,92 @@
+# detect on the real binary: --draw pictures, options and their errors,
+# channels-last and its fallback, and the precision switches' tolerance.
+. tests/cli/lib.sh
+
+P="$SAMPLES/inputs/photos"
+expect draw 0 "$T" run -m faces --draw "$TMP/drawn" "$P/astronaut.jpg" "$P/astronaut.png" "$P/coffee.png"
+records draw/paths "$TMP/out" \
+	'R[0]["drawn"].endswith("/000000_astronaut.jpg") and R[1]["drawn"].endswith("/000001_astronaut.png") and R[2]["drawn"].endswith("_coffee.png")'
+"$PY" - "$TMP" <<'PYEOF'
+import json, sys
+from PIL import Image
+d = sys.argv[1]
+R = [json.loads(l) for l in open(f"{d}/out")]
+for r in R:
+    im = Image.open(r["drawn"])
+    src = Image.open(r["input"])
+    fmt_ok = im.format == ("JPEG" if r["input"].endswith(".jpg") else "PNG") and im.size == src.size
+    print(f"PASS draw/format-size/{r['drawn'].rsplit('/', 1)[1]}" if fmt_ok else f"FAIL draw/format-size: {im.format} {im.size}")
+# the face box's outline is drawn in the first class colour (FF3838) on the PNG
+r = R[1]
+import math
+x1, y1, x2, y2 = (math.floor(v) for v in r["detections"][0]["box"])
+px = Image.open(r["drawn"]).convert("RGB").getpixel((x1, (y1 + y2) // 2))
+print("PASS draw/outline-colour" if px == (0xFF, 0x38, 0x38) else f"FAIL draw/outline-colour: {px}")
+PYEOF
+expect draw-wrong-task 2 "$T" run -m digits --draw "$TMP/x" "$DIGITS/d0_7.png"
+grep_in draw-wrong-task/message "$TMP/err" 'detect task'
+
+# thresholds from the command line win over the manifest's
+expect conf-high 0 "$T" run -m faces --conf 0.99 "$P/astronaut.png"
+records conf-high/none "$TMP/out" 'R[0]["detections"] == []'
+expect conf-low 0 "$T" run -m faces --conf 0.01 "$P/astronaut.png"
+records conf-low/more "$TMP/out" 'len(R[0]["detections"]) == 2 and R[0]["detections"][1]["score"] < 0.5'
+expect max-det 0 "$T" run -m faces --conf 0.01 --max-det 1 "$P/astronaut.png"
+records max-det/best-only "$TMP/out" 'len(R[0]["detections"]) == 1 and R[0]["detections"][0]["score"] > 0.9'
+expect bad-conf 2 "$T" run -m faces --conf 1.5 "$P/astronaut.png"
+expect bad-max-det 2 "$T" run -m faces --max-det 0 "$P/astronaut.png"
+
+# a detect entry without a decoder is a model error
+printf '{"models": {"nodec": {"file": "%s", "task": "detect", "input": {"size": 416}}}}' \
+	"$SAMPLES/models/faces.pt" >"$TMP/nodec.json"
+expect no-decoder 3 "$T" run -m nodec --models "$TMP/nodec.json" "$P/coffee.png"
+grep_in no-decoder/message "$TMP/err" 'needs a decoder'
+printf '{"models": {"wrong": {"file": "%s", "task": "detect", "input": {"size": 416}, "decoder": {"type": "yolov8"}}}}' \
+	"$SAMPLES/models/faces.pt" >"$TMP/wrong.json"
+expect wrong-decoder 3 "$T" run -m wrong --models "$TMP/wrong.json" "$P/coffee.png"
+grep_in wrong-decoder/message "$TMP/err" 'yolov8 decoder wants'
+
+# channels-last by default, the same detections as contiguous within float rounding
+"$T" run -m faces --report "$TMP/cl.json" -b 3 "$P" >"$TMP/cl.jsonl" 2>/dev/null
+"$T" run -m faces --memory-format contiguous --report "$TMP/co.json" -b 3 "$P" >"$TMP/co.jsonl" 2>/dev/null
+records memory-format/default "$TMP/cl.json" 'R[0]["memory_format"] == "channels-last"'
+records memory-format/forced "$TMP/co.json" 'R[0]["memory_format"] == "contiguous"'
+"$PY" - "$TMP" <<'PYEOF'
+import json, sys
+d = sys.argv[1]
+a, b = ([json.loads(l) for l in open(f"{d}/{n}.jsonl")] for n in ("cl", "co"))
+ok = all(len(x["detections"]) == len(y["detections"]) and all(
+    max(abs(p - q) for p, q in zip(u["box"], v["box"])) < 0.05 and abs(u["score"] - v["score"]) < 1e-4
+    for u, v in zip(x["detections"], y["detections"])) for x, y in zip(a, b))
+print("PASS memory-format/same-detections" if ok else "FAIL memory-format/same-detections: differ")
+PYEOF
+# a model that view()s its input cannot take channels-last: warned, then contiguous
+"$PY" - "$TMP" <<'PYEOF'
+import json, sys, torch
+class Viewer(torch.nn.Module):
+    def forward(self, x):
+        return x.view(x.shape[0], -1)[:, :10]
+torch.jit.trace(Viewer(), torch.zeros(1, 3, 8, 8)).save(f"{sys.argv[1]}/viewer.pt")
+json.dump({"models": {"viewer": {"file": f"{sys.argv[1]}/viewer.pt", "task": "classify",
+           "input": {"size": 8, "resize": "stretch"}}}}, open(f"{sys.argv[1]}/viewer.json", "w"))
+PYEOF
+expect channels-last-fallback 0 "$T" run -m viewer --models "$TMP/viewer.json" --report "$TMP/v.json" -b 2 \
+	"$DIGITS/d0_7.png" "$DIGITS/d1_2.png" "$DIGITS/d2_1.png"
+records channels-last-fallback/all-ok "$TMP/out" 'len(R) == 3 and all(r["ok"] for r in R)'
+grep_in channels-last-fallback/warned "$TMP/err" 'channels-last input failed'
+records channels-last-fallback/reported "$TMP/v.json" 'R[0]["memory_format"] == "contiguous"'
+expect channels-last-forced 1 "$T" run -m viewer --models "$TMP/viewer.json" --memory-format channels-last "$DIGITS/d0_7.png"
+
+# precision switches on the face detector, with their stated tolerance:
+# bf16 autocast keeps the face within 3 px and 0.02 of fp32's score
+for mode in "--autocast" "--dtype bf16"; do
+	"$T" run -m faces $mode --report "$TMP/p.json" "$P/astronaut.png" >"$TMP/p.jsonl" 2>/dev/null
+	"$PY" - "$TMP" "$mode" <<'PYEOF'
+import json, sys
+d, mode = sys.argv[1], sys.argv[2]
+a = [json.loads(l) for l in open(f"{d}/p.jsonl")][0]["detections"]
+ok = len(a) == 1 and max(abs(p - q) for p, q in zip(a[0]["box"], [122.3, 55.95, 209.02, 139.28])) < 3 and \
+    abs(a[0]["score"] - 0.97585) < 0.02
+print(f"PASS precision{mode.replace(' ', '')}/within-tolerance" if ok else f"FAIL precision{mode}: {a}")
+PYEOF
+done
