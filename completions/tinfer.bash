@@ -67,6 +67,16 @@ _tinfer()
 	--draw)
 		compopt -o filenames 2>/dev/null
 		COMPREPLY=($(compgen -d -- "$cur")) ;;
+	--points)
+		;;
+	--prompts)
+		;;
+	--prompt-batch)
+		;;
+	--seed)
+		;;
+	--min-score)
+		;;
 	--max-pixels)
 		;;
 	--save-dir)
@@ -76,7 +86,7 @@ _tinfer()
 		case $cmd in
 		run)
 			if [[ $cur == -* ]]; then
-				COMPREPLY=($(compgen -W "-m --model --models --task -d --device --dtype --half --autocast --memory-format -b --batch-size -j --threads -o --output --report -T --files-from -r --recursive -0 --null --resume --shard --progress -q --quiet --top-k --conf --iou --max-det --draw --max-pixels --fast-decode --save-dir -h --help -V --version " -- "$cur"))
+				COMPREPLY=($(compgen -W "-m --model --models --task -d --device --dtype --half --autocast --memory-format -b --batch-size -j --threads -o --output --report -T --files-from -r --recursive -0 --null --resume --shard --progress -q --quiet --top-k --conf --iou --max-det --draw --points --prompts --prompt-batch --seed --min-score --max-pixels --fast-decode --save-dir -h --help -V --version " -- "$cur"))
 			else
 				compopt -o filenames 2>/dev/null
 				COMPREPLY=($(compgen -f -- "$cur"))

@@ -10,7 +10,7 @@ Writes (next to this script):
   inputs/clouds/scene.xyz      1,500 of them as text, x y z nx ny nz
   data/scene-labels.npy        int32 [20000]: the true part of each scene.ply point
   data/scene-xyz-labels.npy    int32 [1500]: the same for scene.xyz
-  parts-entry.json             the manifest entry for models.json
+  models.json (entry "parts")  the manifest entry
 
 then runs the SPEC section 5 pipeline (segment_reference.py) on scene.ply at
 prompt batch 1, 4 and 16 and prints the accuracy up to relabelling.
@@ -255,17 +255,20 @@ def main():
     print("scene.xyz (1,500 points, all sampled): accuracy %.4f%%" % (100 * accuracy(xyz_lab, labels[small])))
 
     acc = accuracy(results[4], labels)
-    entry = {"parts": {
+    entry = {
         "file": "models/parts.pt",
         "task": "segment",
         "description": "Hand-built promptable part segmenter for separated primitives (P3-SAM contract: "
                        "encode/decode, 3 masks per prompt; points are x, y, z); "
                        "%.2f%% of scene.ply's points correct" % (100 * acc),
         "defaults": {"points": 15000, "prompts": 75, "prompt_batch": 4},
-    }}
-    with open(os.path.join(HERE, "parts-entry.json"), "w") as f:
-        json.dump(entry, f, indent=2)
-        f.write("\n")
+    }
+    # the "parts" entry of the samples manifest, other entries kept as they are
+    with open(os.path.join(HERE, "models.json")) as f:
+        manifest = json.load(f)
+    manifest["models"]["parts"] = entry
+    with open(os.path.join(HERE, "models.json"), "w") as f:
+        f.write(json.dumps(manifest, indent=2) + "\n")
     print("peak RSS %.0f MiB" % (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024))
     if not same or acc < 0.98:
         sys.exit(1)

@@ -352,7 +352,8 @@ static int parse_decoder(json_t *d, struct detect_spec *det, char *err, size_t e
 	return 0;
 }
 
-/* Reads defaults.conf, .iou (in [0, 1]) and .max_det (>= 1) when present. */
+/* Reads defaults.conf, .iou (in [0, 1]), .max_det, .points, .prompts and
+ * .prompt_batch (>= 1) when present. */
 static int read_defaults(json_t *d, struct model_spec *s, char *err, size_t errlen)
 {
 	json_t *v;
@@ -378,6 +379,18 @@ static int read_defaults(json_t *d, struct model_spec *s, char *err, size_t errl
 			return -1;
 		}
 		s->max_det = (long)json_integer_value(v);
+	}
+	{
+		static const char *const keys[] = {"points", "prompts", "prompt_batch"};
+		long *dst[] = {&s->points, &s->prompts, &s->prompt_batch};
+		for (int k = 0; k < 3; k++)
+			if ((v = json_object_get(d, keys[k]))) {
+				if (!json_is_integer(v) || json_integer_value(v) < 1 || json_integer_value(v) > 100000000) {
+					msg_fmt(err, errlen, "defaults.%s must be a positive integer", keys[k]);
+					return -1;
+				}
+				*dst[k] = (long)json_integer_value(v);
+			}
 	}
 	return 0;
 range:

@@ -42,6 +42,7 @@ struct model_spec {
 	long batch_size;
 	double conf, iou;
 	long max_det;
+	long points, prompts, prompt_batch; /* segment */
 	json_t *entry;          /* the entry as read, for `info` (owned) */
 };
 

@@ -11,7 +11,7 @@
 enum opt_id {
 	O_MODEL, O_MODELS, O_TASK, O_DEVICE, O_DTYPE, O_HALF, O_AUTOCAST, O_BATCH, O_THREADS,
 	O_OUTPUT, O_REPORT, O_FILES_FROM, O_RECURSIVE, O_NULL, O_QUIET, O_TOP_K,
-	O_MAX_PIXELS, O_FAST_DECODE, O_SAVE_DIR, O_JSON, O_RESUME, O_SHARD, O_PROGRESS, O_CONF, O_IOU, O_MAX_DET, O_DRAW, O_MEMORY_FORMAT, O_HELP, O_VERSION
+	O_MAX_PIXELS, O_FAST_DECODE, O_SAVE_DIR, O_JSON, O_RESUME, O_SHARD, O_PROGRESS, O_CONF, O_IOU, O_MAX_DET, O_DRAW, O_MEMORY_FORMAT, O_POINTS, O_PROMPTS, O_PROMPT_BATCH, O_SEED, O_MIN_SCORE, O_HELP, O_VERSION
 };
 
 /* Which commands take an option. */
@@ -48,6 +48,11 @@ static const struct option_def table[] = {
 	{O_IOU, 0, "iou", "X", C_RUN, NULL, 0, "detect: NMS IoU threshold (default: manifest's, else 0.45)"},
 	{O_MAX_DET, 0, "max-det", "N", C_RUN, NULL, 0, "detect: at most N boxes per image (default: manifest's, else 300)"},
 	{O_DRAW, 0, "draw", "DIR", C_RUN, NULL, D, "detect: write each image with its boxes drawn into DIR"},
+	{O_POINTS, 0, "points", "N", C_RUN, NULL, 0, "segment: points sampled per cloud (default: manifest's, else 15000)"},
+	{O_PROMPTS, 0, "prompts", "N", C_RUN, NULL, 0, "segment: prompt points per cloud (default: manifest's, else 75)"},
+	{O_PROMPT_BATCH, 0, "prompt-batch", "N", C_RUN, NULL, 0, "segment: prompts per decoder pass (default: manifest's, else 4)"},
+	{O_SEED, 0, "seed", "N", C_RUN, NULL, 0, "segment: seed of point sampling and prompt selection (default 0)"},
+	{O_MIN_SCORE, 0, "min-score", "X", C_RUN, NULL, 0, "segment: drop masks whose predicted IoU is lower (default 0.5)"},
 	{O_MAX_PIXELS, 0, "max-pixels", "N", C_RUN, NULL, 0, "refuse larger images (default 100000000)"},
 	{O_FAST_DECODE, 0, "fast-decode", NULL, C_RUN, NULL, 0, "JPEG: decode at reduced scale when the target is smaller"},
 	{O_SAVE_DIR, 0, "save-dir", "DIR", C_RUN, NULL, D, "write raw outputs as .npy files there"},
@@ -249,6 +254,15 @@ static int apply(struct opts *o, const struct option_def *d, const char *val)
 	case O_IOU: return parse_double(d->longname, val, 0.0, 1.0, &o->iou);
 	case O_MAX_DET: return set_long(d->longname, val, 1, &o->max_det);
 	case O_DRAW: o->draw_dir = val; break;
+	case O_POINTS: return set_long(d->longname, val, 1, &o->points);
+	case O_PROMPTS: return set_long(d->longname, val, 1, &o->prompts);
+	case O_PROMPT_BATCH: return set_long(d->longname, val, 1, &o->prompt_batch);
+	case O_SEED:
+		if (parse_long(d->longname, val, 0, LLONG_MAX, &ll) < 0)
+			return -1;
+		o->seed = (unsigned long long)ll;
+		break;
+	case O_MIN_SCORE: return parse_double(d->longname, val, 0.0, 1.0, &o->min_score);
 	case O_HELP: o->cmd = CMD_HELP; break;
 	case O_VERSION: o->cmd = CMD_VERSION; break;
 	}
@@ -293,6 +307,7 @@ int opts_parse(int argc, char **argv, struct opts *o)
 	o->progress = "auto";
 	o->memory_format = "auto";
 	o->conf = o->iou = -1.0;
+	o->min_score = 0.5;
 	o->inputs = calloc((size_t)argc, sizeof *o->inputs);
 	if (!o->inputs) {
 		msg_error("out of memory");

@@ -56,6 +56,9 @@ struct opts {
 	double conf, iou;           /* detect; -1 = the manifest's, else 0.25 / 0.45 */
 	long max_det;               /* detect; 0 = the manifest's, else 300 */
 	const char *draw_dir;       /* detect: images with their boxes drawn */
+	long points, prompts, prompt_batch; /* segment; 0 = the manifest's, else 15000, 75, 4 */
+	unsigned long long seed;    /* segment: sampling and prompt selection */
+	double min_score;           /* segment: drop masks whose predicted IoU is lower */
 	long long max_pixels;
 	int fast_decode;
 	const char *save_dir;

@@ -1,5 +1,6 @@
 /* run.c — see run.h. */
 #include "run.h"
+#include "cloud.h"
 #include "engine.h"
 #include "image.h"
 #include "inputs.h"
@@ -13,6 +14,7 @@
 #include "ptar.h"
 #include "report.h"
 #include "resume.h"
+#include "segment_task.h"
 #include "task.h"
 
 #include <errno.h>
@@ -27,6 +29,8 @@
 
 /* Largest input file read into memory. */
 #define MAX_FILE_BYTES ((size_t)2 << 30)
+/* Largest point cloud: 100 million points (1.2 GB of coordinates). */
+#define MAX_CLOUD_POINTS ((size_t)100000000)
 
 static volatile sig_atomic_t stop_signal; /* SIGINT/SIGTERM received */
 
@@ -39,7 +43,7 @@ static void on_signal(int sig)
 	stop_signal = sig;
 }
 
-enum item_kind { ITEM_FAILED = 0, ITEM_IMAGE, ITEM_TENSOR };
+enum item_kind { ITEM_FAILED = 0, ITEM_IMAGE, ITEM_TENSOR, ITEM_CLOUD };
 
 /* One input of the batch in flight. */
 struct item {
@@ -47,6 +51,7 @@ struct item {
 	enum item_kind kind;
 	int slot;                   /* ITEM_IMAGE: row in the batch's image buffer */
 	struct npy arr;             /* ITEM_TENSOR */
+	struct cloud cloud;         /* ITEM_CLOUD */
 	int width, height;          /* ITEM_IMAGE: source size */
 	struct geometry geo;        /* ITEM_IMAGE: where the source went in the model input */
 	struct image img;           /* ITEM_IMAGE with --draw: the decoded source, for the picture */
@@ -64,6 +69,7 @@ struct run {
 	struct output out;
 	struct run_stats st;
 	long batch;                 /* current batch size: halved on out-of-memory */
+	long prompt_batch;          /* segment: current prompt batch, halved likewise */
 	/* the engine, once loaded */
 	const struct tch_api *T;
 	tch_module *mod;
@@ -176,6 +182,11 @@ static void prepare(struct run *r, struct item *it, int *slots)
 	}
 	if (!(buf = read_input(path, &len, it->err, sizeof it->err)))
 		return;
+	if (r->spec.task == TASK_SEGMENT) {
+		if (cloud_read(buf, len, path, MAX_CLOUD_POINTS, &it->cloud, it->err, sizeof it->err) == 0)
+			it->kind = ITEM_CLOUD;
+		goto out;
+	}
 	if (len >= 6 && !memcmp(buf, "\x93NUMPY", 6)) {
 		if (npy_parse(buf, len, &it->arr, it->err, sizeof it->err) == 0)
 			it->kind = ITEM_TENSOR;
@@ -469,6 +480,46 @@ static int infer_tensors(struct run *r, struct item *items, int count, int first
 	return rc;
 }
 
+/*
+ * Runs one point cloud through the segment pipeline, falling back in
+ * precision when kernels are missing; the item is done or failed after,
+ * or the run has a fatal model error.
+ */
+static void segment_item(struct run *r, struct item *it)
+{
+	const struct opts *o = r->o;
+	const struct model_spec *sp = &r->spec;
+	double t0 = now_ms();
+	enum seg_status st;
+	char err[ERRLEN];
+
+	for (;;) {
+		struct seg_ctx sc = {r->T, r->mod, r->device, tch_dtype_of(r->st.dtype), r->st.autocast,
+		                     o->points ? o->points : sp->points ? sp->points : 15000,
+		                     o->prompts ? o->prompts : sp->prompts ? sp->prompts : 75,
+		                     &r->prompt_batch, &r->st.oom_retries, o->seed, o->min_score, o->save_dir};
+		st = segment_cloud(&sc, &it->cloud, it->index, r->in.paths[it->index], it->rec, err, sizeof err);
+		if (st != SEG_DTYPE || !fall_back(r, err))
+			break;
+	}
+	it->ms += now_ms() - t0;
+	it->done = 1;
+	switch (st) {
+	case SEG_OK:
+		return;
+	case SEG_MODEL:
+		r->fatal = EXIT_MODEL;
+		snprintf(r->fatal_msg, sizeof r->fatal_msg, "model '%s': %s", sp->name, err);
+		return;
+	case SEG_OOM:
+		r->st.oom_failed++;
+		/* fall through */
+	default:
+		it->kind = ITEM_FAILED;
+		snprintf(it->err, sizeof it->err, "%s", err);
+	}
+}
+
 /* Writes the record of an item, success or failure, and counts it. */
 static void emit(struct run *r, struct item *it)
 {
@@ -536,6 +587,9 @@ static int do_batch(struct run *r, const size_t *idx, int count)
 	for (int k = 0; k < count && !r->fatal; k++)
 		if (items[k].kind == ITEM_TENSOR && !items[k].done)
 			rc = infer_tensors(r, items, count, k);
+	for (int k = 0; k < count && !r->fatal; k++)
+		if (items[k].kind == ITEM_CLOUD)
+			segment_item(r, &items[k]);
 	/* After a fatal model error no result of this batch is trusted; inputs
 	 * that failed on their own keep their own reason. */
 	for (int k = 0; k < count && r->fatal; k++)
@@ -548,6 +602,7 @@ static int do_batch(struct run *r, const size_t *idx, int count)
 		json_decref(items[k].rec);
 		npy_free(&items[k].arr);
 		image_free(&items[k].img);
+		cloud_free(&items[k].cloud);
 	}
 	return rc < 0 || r->fatal ? -1 : 0;
 }
@@ -561,6 +616,7 @@ static int setup(struct run *r, char *err, size_t errlen)
 	const struct opts *o = r->o;
 	struct ptar_info pi;
 	struct input_opts io = {o->inputs, o->n_inputs, o->files_from, o->recursive, o->null_sep, image_exts};
+	static const char *const cloud_exts[] = {"ply", "xyz", "txt", "npy", NULL};
 	unsigned char *done;
 	long skipped = 0;
 
@@ -568,7 +624,9 @@ static int setup(struct run *r, char *err, size_t errlen)
 		return EXIT_MODEL;
 	if (o->task)
 		r->spec.task = (enum task)task_parse(o->task);
-	if (!(r->ops = task_ops_for(r->spec.task))) {
+	if (r->spec.task == TASK_SEGMENT)
+		io.exts = cloud_exts; /* segment drives the model itself: segment_task.h */
+	else if (!(r->ops = task_ops_for(r->spec.task))) {
 		msg_fmt(err, errlen, "task '%s' is not available in this version of tinfer", task_name(r->spec.task));
 		return EXIT_MODEL;
 	}
@@ -579,6 +637,7 @@ static int setup(struct run *r, char *err, size_t errlen)
 		return EXIT_MODEL;
 	}
 	r->batch = o->batch_size ? o->batch_size : r->spec.batch_size ? r->spec.batch_size : 1;
+	r->prompt_batch = o->prompt_batch ? o->prompt_batch : r->spec.prompt_batch ? r->spec.prompt_batch : 4;
 	if (r->spec.has_input) {
 		size_t per = (size_t)r->spec.pre.channels * (size_t)r->spec.pre.height * (size_t)r->spec.pre.width;
 		if (per * (size_t)r->batch > ((size_t)1 << 34) / sizeof(float)) {

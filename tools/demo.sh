@@ -18,3 +18,9 @@ printf 'hello' >"${TMPDIR:-/tmp}/not-an-image.png"
 "$T" run -m digits "${TMPDIR:-/tmp}/not-an-image.png" samples/inputs/digits/d0_7.png |
 	sed -E 's/"top":\[(\{[^}]*\}).*\]\}$/"top":[\1, ...]}/' || echo "(exit status $? : one input failed, as it should)" >&2
 rm -f "${TMPDIR:-/tmp}/not-an-image.png"
+say "tinfer run -m faces --draw /tmp/tinfer-demo samples/inputs/photos"
+"$T" run -m faces --draw "${TMPDIR:-/tmp}/tinfer-demo" samples/inputs/photos
+echo "(pictures with the boxes drawn: ${TMPDIR:-/tmp}/tinfer-demo/)" >&2
+say "tinfer run -m parts --save-dir /tmp/tinfer-demo samples/inputs/clouds/scene.ply"
+"$T" run -m parts --save-dir "${TMPDIR:-/tmp}/tinfer-demo" samples/inputs/clouds/scene.ply
+echo "(open ${TMPDIR:-/tmp}/tinfer-demo/000000_scene.parts.ply in a mesh viewer: one colour per part)" >&2
