@@ -17,6 +17,29 @@ static json_t *ms(double from, double to)
 
 static json_t *bytes_or_null(int64_t v) { return v > 0 ? json_integer(v) : json_null(); }
 
+void report_take_model(struct run_stats *st, const struct model *m, int has_image_input)
+{
+	struct tch_vram v;
+	if (!m->mod) {
+		snprintf(st->device, sizeof st->device, "none");
+		return;
+	}
+	snprintf(st->device, sizeof st->device, "%s", m->device);
+	snprintf(st->fallback, sizeof st->fallback, "%s", m->fallback);
+	st->dtype = m->dtype;
+	st->autocast = m->autocast;
+	st->libtorch = m->T->tch_version();
+	st->t_load0 = m->t_load0;
+	st->t_load1 = m->t_load1;
+	st->ram_after_load = m->ram_after_load;
+	st->vram_load_peak = m->vram_load_peak;
+	if (m->dev_index >= 0 && m->T->tch_cuda_vram(m->dev_index, &v) == 0) {
+		st->vram_peak_allocated = v.peak_allocated;
+		st->vram_peak_reserved = v.peak_reserved;
+	}
+	st->memory_format = has_image_input ? (m->channels_last ? "channels-last" : "contiguous") : NULL;
+}
+
 void report_write(const struct run_stats *st, const struct model_spec *spec, const char *path, int quiet)
 {
 	double total_s = (st->t_end - st->t_start) / 1000.0;

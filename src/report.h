@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "manifest.h"
+#include "model.h"
 #include "opts.h"
 
 struct run_stats {
@@ -29,6 +30,13 @@ struct run_stats {
 	int64_t ram_start, ram_after_load;
 	int64_t vram_load_peak, vram_peak_allocated, vram_peak_reserved; /* 0 = none (CPU) */
 };
+
+/*
+ * Copies into st what the model says of the run: device, precision and
+ * fallback, load times and memory, VRAM peaks so far, memory format (of
+ * image inputs).  A model never loaded leaves device "none".
+ */
+void report_take_model(struct run_stats *st, const struct model *m, int has_image_input);
 
 /*
  * Writes the summary: JSON to path ("-" = stderr) when path is given, else

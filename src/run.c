@@ -6,6 +6,7 @@
 #include "inputs.h"
 #include "manifest.h"
 #include "memstat.h"
+#include "model.h"
 #include "msg.h"
 #include "npy.h"
 #include "output.h"
@@ -70,12 +71,7 @@ struct run {
 	struct run_stats st;
 	long batch;                 /* current batch size: halved on out-of-memory */
 	long prompt_batch;          /* segment: current prompt batch, halved likewise */
-	/* the engine, once loaded */
-	const struct tch_api *T;
-	tch_module *mod;
-	char device[32];
-	int dev_index;
-	int channels_last;          /* 4-d inputs in channels-last memory format */
+	struct model m;             /* once loaded (m.mod set) */
 	int fatal;                  /* EXIT_MODEL / EXIT_USAGE once the run cannot go on */
 	char fatal_msg[ERRLEN];
 	size_t *todo;               /* positions in `in` still to run, in order */
@@ -245,94 +241,17 @@ static int tch_of_npy(enum npy_dtype t)
 	}
 }
 
-static int tch_dtype_of(enum dtype_opt d)
-{
-	return d == DT_FP16 ? TCH_F16 : d == DT_BF16 ? TCH_BF16 : TCH_F32;
-}
-
 /* Loads libtorch and the model, once.  0, or -1 with r->fatal set. */
 static int ensure_model(struct run *r)
 {
-	char err[ERRLEN] = "";
-	const struct opts *o = r->o;
-	int ndev;
-
-	if (r->mod)
+	int rc;
+	if (r->m.mod)
 		return 0;
-	r->st.t_load0 = now_ms();
-	if (!(r->T = engine_get(err, sizeof err))) {
-		r->fatal = EXIT_MODEL;
-		snprintf(r->fatal_msg, sizeof r->fatal_msg, "%s", err);
+	if ((rc = model_open(&r->m, &r->spec, r->o, r->st.threads, r->fatal_msg, sizeof r->fatal_msg)) != 0) {
+		r->fatal = rc;
 		return -1;
-	}
-	r->T->tch_set_threads((int)r->st.threads);
-	ndev = r->T->tch_cuda_device_count();
-	if (!strcmp(o->device, "auto")) {
-		snprintf(r->device, sizeof r->device, "%s", ndev > 0 ? "cuda:0" : "cpu");
-	} else if (!strncmp(o->device, "cuda", 4)) {
-		int want = o->device[4] == ':' ? atoi(o->device + 5) : 0; /* validated in opts.c */
-		if (want >= ndev) {
-			r->fatal = EXIT_USAGE;
-			snprintf(r->fatal_msg, sizeof r->fatal_msg, "--device %s: %s", o->device,
-			         r->T->tch_cuda_compiled() ? "no such CUDA device"
-			                                   : "this build of tinfer has no CUDA (make LIBTORCH=...)");
-			return -1;
-		}
-		snprintf(r->device, sizeof r->device, "cuda:%d", want);
-	} else {
-		snprintf(r->device, sizeof r->device, "cpu");
-	}
-	r->dev_index = !strncmp(r->device, "cuda:", 5) ? atoi(r->device + 5) : -1;
-	/* On the CPU the profiling executor's optimisations bring no fusion with
-	 * libtorch's defaults, and its profiling runs make the first forward pass
-	 * ~10x slower (53 ms against 6 ms for the digits model): off.  On CUDA
-	 * its fusers can pay for themselves over a batch job: left on. */
-	r->T->tch_set_optimize(r->dev_index >= 0);
-	if (r->dev_index >= 0)
-		r->T->tch_cuda_reset_peaks(r->dev_index);
-	r->mod = r->T->tch_module_load(r->spec.file, r->device, tch_dtype_of(r->st.dtype));
-	if (!r->mod) {
-		r->fatal = EXIT_MODEL;
-		snprintf(r->fatal_msg, sizeof r->fatal_msg, "model '%s': cannot load '%s': %s", r->spec.name,
-		         r->spec.file, r->T->tch_last_error());
-		return -1;
-	}
-	r->st.t_load1 = now_ms();
-	r->st.ram_after_load = mem_rss();
-	if (r->dev_index >= 0) {
-		struct tch_vram v;
-		if (r->T->tch_cuda_vram(r->dev_index, &v) == 0)
-			r->st.vram_load_peak = v.peak_allocated;
-		r->T->tch_cuda_reset_peaks(r->dev_index);
 	}
 	return 0;
-}
-
-/*
- * After a forward pass failed for want of kernels in the precision asked
- * for, moves to the next one that may work: fp16 -> bf16 -> fp32 (CPU), or
- * autocast off.  Returns 1 when something changed, 0 when nothing is left.
- */
-static int fall_back(struct run *r, const char *why)
-{
-	enum dtype_opt next;
-	if (r->st.autocast) {
-		r->st.autocast = 0;
-		snprintf(r->st.fallback, sizeof r->st.fallback, "autocast kernels missing on %s: ran without",
-		         r->device);
-		msg_warn("%s (%s)", r->st.fallback, why);
-		return 1;
-	}
-	if (r->st.dtype == DT_FP32)
-		return 0;
-	next = r->st.dtype == DT_FP16 && r->dev_index < 0 ? DT_BF16 : DT_FP32;
-	if (r->T->tch_module_to_dtype(r->mod, tch_dtype_of(next)) < 0)
-		return 0;
-	snprintf(r->st.fallback, sizeof r->st.fallback, "%s kernels missing on %s",
-	         dtype_name(r->st.dtype), r->dev_index < 0 ? "cpu" : r->device);
-	msg_warn("%s: running in %s (%s)", r->st.fallback, dtype_name(next), why);
-	r->st.dtype = next;
-	return 1;
 }
 
 /*
@@ -344,91 +263,68 @@ static int fall_back(struct run *r, const char *why)
 static int infer(struct run *r, const void *host, int src, int64_t *shape, int ndim,
                  struct item **items, int n)
 {
-	const struct tch_api *T = r->T;
 	const struct opts *o = r->o;
 	const struct model_spec *sp = &r->spec;
-	struct task_ctx tc = {T, sp, o->top_k, o->save_dir,
+	struct task_ctx tc = {r->m.T, sp, o->top_k, o->save_dir,
 	                      (float)(o->conf >= 0 ? o->conf : sp->conf >= 0 ? sp->conf : 0.25),
 	                      (float)(o->iou >= 0 ? o->iou : sp->iou >= 0 ? sp->iou : 0.45),
 	                      (int)(o->max_det ? o->max_det : sp->max_det ? sp->max_det : 300), o->draw_dir};
-	size_t row = (size_t)(src == TCH_F32 ? 4 : 1);
+	size_t row = tch_elem_size(src);
+	double t0 = now_ms();
 	char err[ERRLEN];
-	int to;
+	tch_value *out;
+	int oom;
 
 	for (int d = 1; d < ndim; d++)
 		row *= (size_t)shape[d];
-	for (;;) {
-		int floating = src == TCH_F16 || src == TCH_F32 || src == TCH_F64;
-		double t0 = now_ms();
-		tch_value *in, *out = NULL;
-		shape[0] = n;
-		to = floating && !r->st.autocast ? tch_dtype_of(r->st.dtype) : (floating ? TCH_F32 : src);
-		in = T->tch_tensor_from(host, src, shape, ndim, to, r->device, ndim == 4 && r->channels_last);
-		if (in)
-			out = T->tch_module_call(r->mod, "forward", &in, 1, r->st.autocast);
-		T->tch_value_free(in);
-		if (out) {
-			struct task_item ti[n];
-			double share = (now_ms() - t0) / n;
-			int rc;
-			for (int k = 0; k < n; k++)
-				ti[k] = (struct task_item){items[k]->rec, items[k]->index, r->in.paths[items[k]->index],
-				                           items[k]->kind == ITEM_IMAGE ? &items[k]->geo : NULL,
-				                           items[k]->img.data ? &items[k]->img : NULL};
-			rc = r->ops->post(&tc, out, ti, n, err, sizeof err);
-			T->tch_value_free(out);
-			if (rc < 0) {
-				r->fatal = EXIT_MODEL;
-				snprintf(r->fatal_msg, sizeof r->fatal_msg, "model '%s': %s", r->spec.name, err);
-				return -1;
-			}
-			for (int k = 0; k < n; k++) {
-				items[k]->ms += share;
-				items[k]->done = 1;
-			}
-			return 0;
-		}
-		snprintf(err, sizeof err, "%s", T->tch_last_error());
-		if (T->tch_error_is_oom(err)) {
-			if (n > 1) {
-				/* Halve, and run these inputs again in chunks of the
-				 * batch size that is current at each chunk: it may
-				 * shrink further on the way, and it stays shrunk for
-				 * the rest of the run. */
-				r->st.oom_retries++;
-				if (r->batch > n / 2) {
-					r->batch = n / 2;
-					msg_warn("out of memory at batch %d: batch size now %ld", n, r->batch);
-				}
-				for (int k = 0; k < n;) {
-					int c = (int)(r->batch < n - k ? r->batch : n - k);
-					if (infer(r, (const char *)host + row * (size_t)k, src, shape, ndim, items + k, c) < 0)
-						return -1;
-					k += c;
-				}
-				return 0;
-			}
-			r->st.oom_failed++;
-			snprintf(items[0]->err, sizeof items[0]->err, "out of memory at batch size 1: %s", err);
-			items[0]->kind = ITEM_FAILED;
-			items[0]->done = 1;
-			return 0;
-		}
-		if (T->tch_error_is_dtype_missing(err) && fall_back(r, err))
-			continue;
-		if (ndim == 4 && r->channels_last && !strcmp(r->o->memory_format, "auto")) {
-			/* e.g. a model that view()s its input: contiguous from now on */
-			r->channels_last = 0;
-			msg_warn("channels-last input failed (%s): running contiguous", err);
-			continue;
+	shape[0] = n;
+	if ((out = model_forward(&r->m, host, src, shape, ndim, &oom, err, sizeof err))) {
+		struct task_item ti[n];
+		double share = (now_ms() - t0) / n;
+		int rc;
+		for (int k = 0; k < n; k++)
+			ti[k] = (struct task_item){items[k]->rec, items[k]->index, r->in.paths[items[k]->index],
+			                           items[k]->kind == ITEM_IMAGE ? &items[k]->geo : NULL,
+			                           items[k]->img.data ? &items[k]->img : NULL};
+		rc = r->ops->post(&tc, out, ti, n, err, sizeof err);
+		r->m.T->tch_value_free(out);
+		if (rc < 0) {
+			r->fatal = EXIT_MODEL;
+			snprintf(r->fatal_msg, sizeof r->fatal_msg, "model '%s': %s", r->spec.name, err);
+			return -1;
 		}
 		for (int k = 0; k < n; k++) {
-			snprintf(items[k]->err, sizeof items[k]->err, "forward pass failed: %s", err);
-			items[k]->kind = ITEM_FAILED;
+			items[k]->ms += share;
 			items[k]->done = 1;
 		}
 		return 0;
 	}
+	if (oom && n > 1) {
+		/* Halve, and run these inputs again in chunks of the batch size
+		 * that is current at each chunk: it may shrink further on the
+		 * way, and it stays shrunk for the rest of the run. */
+		r->st.oom_retries++;
+		if (r->batch > n / 2) {
+			r->batch = n / 2;
+			msg_warn("out of memory at batch %d: batch size now %ld", n, r->batch);
+		}
+		for (int k = 0; k < n;) {
+			int c = (int)(r->batch < n - k ? r->batch : n - k);
+			if (infer(r, (const char *)host + row * (size_t)k, src, shape, ndim, items + k, c) < 0)
+				return -1;
+			k += c;
+		}
+		return 0;
+	}
+	if (oom)
+		r->st.oom_failed++;
+	for (int k = 0; k < n; k++) {
+		snprintf(items[k]->err, sizeof items[k]->err, oom ? "out of memory at batch size 1: %s"
+		                                                  : "forward pass failed: %s", err);
+		items[k]->kind = ITEM_FAILED;
+		items[k]->done = 1;
+	}
+	return 0;
 }
 
 /* Same shape and dtype: the tensors can be stacked into one batch. */
@@ -494,12 +390,12 @@ static void segment_item(struct run *r, struct item *it)
 	char err[ERRLEN];
 
 	for (;;) {
-		struct seg_ctx sc = {r->T, r->mod, r->device, tch_dtype_of(r->st.dtype), r->st.autocast,
+		struct seg_ctx sc = {r->m.T, r->m.mod, r->m.device, model_float_type(&r->m), r->m.autocast,
 		                     o->points ? o->points : sp->points ? sp->points : 15000,
 		                     o->prompts ? o->prompts : sp->prompts ? sp->prompts : 75,
 		                     &r->prompt_batch, &r->st.oom_retries, o->seed, o->min_score, o->save_dir};
 		st = segment_cloud(&sc, &it->cloud, it->index, r->in.paths[it->index], it->rec, err, sizeof err);
-		if (st != SEG_DTYPE || !fall_back(r, err))
+		if (st != SEG_DTYPE || !model_fall_back(&r->m, err))
 			break;
 	}
 	it->ms += now_ms() - t0;
@@ -700,19 +596,13 @@ int run_main(const struct opts *o, double t_start)
 	memset(&r, 0, sizeof r);
 	r.o = o;
 	r.out.fd = -1;
-	r.dev_index = -1;
+	r.m.dev_index = -1;
 	r.st.t_start = t_start;
 	r.st.ram_start = mem_rss();
 	r.st.threads = o->threads ? o->threads : cpu_count();
 	r.st.dtype = r.st.dtype_requested = o->dtype;
 	r.st.autocast = r.st.autocast_requested = o->autocast;
-
 	r.st.fast_decode = o->fast_decode;
-	/* Channels-last convolutions are about twice as fast on the CPU (Tiny
-	 * YOLOv2 at batch 8: 1143 -> 563 ms) for the same numbers up to float
-	 * rounding (1e-4 on its logits); "auto" falls back to contiguous if
-	 * the model cannot take it. */
-	r.channels_last = strcmp(o->memory_format, "contiguous") != 0;
 	if ((status = setup(&r, err, sizeof err)) != 0) {
 		/* nothing ran; a CI job that asked for a report still gets one */
 		msg_error("%s", err);
@@ -751,16 +641,7 @@ int run_main(const struct opts *o, double t_start)
 		msg_error("%s", err);
 
 	r.st.t_end = now_ms();
-	if (r.dev_index >= 0) {
-		struct tch_vram v;
-		if (r.T->tch_cuda_vram(r.dev_index, &v) == 0) {
-			r.st.vram_peak_allocated = v.peak_allocated;
-			r.st.vram_peak_reserved = v.peak_reserved;
-		}
-	}
-	snprintf(r.st.device, sizeof r.st.device, "%s", r.device[0] ? r.device : "none");
-	r.st.libtorch = r.T ? r.T->tch_version() : NULL;
-	r.st.memory_format = r.spec.has_input ? (r.channels_last ? "channels-last" : "contiguous") : NULL;
+	report_take_model(&r.st, &r.m, r.spec.has_input);
 	r.st.batch_size = o->batch_size ? o->batch_size : r.spec.batch_size ? r.spec.batch_size : 1;
 	report_write(&r.st, &r.spec, o->report, o->quiet);
 
@@ -771,8 +652,7 @@ int run_main(const struct opts *o, double t_start)
 	       : r.out.failed ? EXIT_SOME_FAILED
 	       : r.st.failed ? EXIT_SOME_FAILED : EXIT_OK;
 out:
-	if (r.T && r.mod)
-		r.T->tch_module_free(r.mod);
+	model_close(&r.m);
 	free(r.pix);
 	free(r.todo);
 	inputs_free(&r.in);
