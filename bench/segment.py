@@ -181,7 +181,8 @@ def render(a, info, runs, side, agree):
         return med([r[key] for r in xs])
 
     grid = [(p, 75, b) for p in POINTS for b in BATCHES]
-    xs = [p * b for p, _, b in grid]
+    eff = lambda p: min(p, a.cloud_points)  # noqa: E731  (points actually sampled)
+    xs = [eff(p) * b for p, _, b in grid]
     a1, b1, r1 = fit(xs, [m(c, "rss") for c in grid])
     a2, b2, r2 = fit(xs, [m(c, "peak") for c in grid])
     prompts = [(BASE[0], k, BASE[2]) for k in PROMPTS]
@@ -223,7 +224,7 @@ def render(a, info, runs, side, agree):
     w("| points | prompt batch | points × batch | peak RSS | report peak | report after load | fit | wall | cloud time once loaded |")
     w("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for c in grid:
-        x = c[0] * c[2]
+        x = eff(c[0]) * c[2]
         w("| %d | %d | %d | %.1f MiB | %.1f MiB | %.1f MiB | %.1f MiB | %.1f s | %.1f s |" %
           (c[0], c[2], x, m(c, "rss"), m(c, "peak"), m(c, "after_load"), a1 + b1 * x, m(c, "wall") / 1e3,
            m(c, "cloud_ms") / 1e3))
@@ -246,7 +247,7 @@ def render(a, info, runs, side, agree):
     ta = med([r["report"]["ram_bytes"]["after_load"] / mib for r in side["tinfer"]])
     w("\ntinfer's report: load %.0f ms, RAM after load %.1f MiB; the fit's intercept a is libtorch and the "
       "model (compare RAM after load), the slope b what one point × prompt of a decoder pass costs." % (tl, ta))
-    return "\n".join(L) + "\n", {c: m(c, "rss") for c in grid}, {c: m(c, "rss") for c in prompts}, prss
+    return "\n".join(L) + "\n", {(eff(c[0]),) + c[1:]: m(c, "rss") for c in grid}, {c: m(c, "rss") for c in prompts}, prss
 
 
 def nice_ticks(lo, hi, n=6):
@@ -258,10 +259,10 @@ def nice_ticks(lo, hi, n=6):
             step *= f
             break
     start = math.floor(lo / step) * step
-    ticks, t = [], start
-    while t <= hi + 1e-9:
-        ticks.append(t)
+    ticks, t = [start], start
+    while t < hi - 1e-9:  # the last tick covers hi
         t += step
+        ticks.append(t)
     return ticks
 
 
@@ -291,8 +292,8 @@ def draw_svg(sweep, prompts, py_rss, a):
       'font-family="sans-serif" font-size="11">' % (Wd, Ht, Wd, Ht))
     e('<rect width="%d" height="%d" fill="white"/>' % (Wd, Ht))
     e('<text x="%d" y="22" font-size="15" font-weight="bold">tinfer segment: peak RSS vs points × prompt batch</text>' % ml)
-    e('<text x="%d" y="39" fill="#555">model parts, %d-point scene, 75 prompts, %d threads; '
-      'peak RSS = wait4 ru_maxrss of the process</text>' % (ml, a.cloud_points, a.threads))
+    e('<text x="%d" y="39" fill="#555">model parts, %s-point scene, 75 prompts, %d threads; '
+      'peak RSS = wait4 ru_maxrss of the process</text>' % (ml, "{:,}".format(a.cloud_points), a.threads))
     # grid and ticks
     for t in yt:
         e('<line x1="%d" y1="%.1f" x2="%d" y2="%.1f" stroke="#e5e5e5"/>' % (ml, Y(t), ml + pw, Y(t)))
@@ -303,30 +304,44 @@ def draw_svg(sweep, prompts, py_rss, a):
     e('<rect x="%d" y="%d" width="%d" height="%d" fill="none" stroke="#333"/>' % (ml, mt, pw, ph))
     e('<text x="%.1f" y="%d" text-anchor="middle">points × prompt batch</text>' % (ml + pw / 2, Ht - 14))
     e('<text transform="translate(18 %.1f) rotate(-90)" text-anchor="middle">peak RSS (MiB)</text>' % (mt + ph / 2))
-    # fitted line
-    e('<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="#888" stroke-width="1.5" stroke-dasharray="6 4"/>'
-      % (X(0), Y(fa), X(xhi), Y(fa + fb * xhi)))
+    # fitted line, clipped to the plot
+    e('<clipPath id="plot"><rect x="%d" y="%d" width="%d" height="%d"/></clipPath>' % (ml, mt, pw, ph))
+    e('<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="#888" stroke-width="1.5" stroke-dasharray="6 4" '
+      'clip-path="url(#plot)"/>' % (X(0), Y(fa), X(xhi), Y(fa + fb * xhi)))
     # Python pipeline at 15000 x 4
     px = BASE[0] * BASE[2]
     e('<path d="M %.1f %.1f l 6 6 l -6 6 l -6 -6 z" fill="#d62728"/>' % (X(px), Y(py_rss) - 6))
-    e('<text x="%.1f" y="%.1f" fill="#d62728">Python pipeline, %d × %d: %.0f MiB</text>'
-      % (X(px) + 10, Y(py_rss) + 4, BASE[0], BASE[2], py_rss))
-    # markers, labels stacked upwards when they would collide
-    placed = []
+    plabel = "Python pipeline, %s × %d: %.0f" % ("{:,}".format(BASE[0]), BASE[2], py_rss)
+    e('<text x="%.1f" y="%.1f" fill="#d62728">%s</text>' % (X(px) + 10, Y(py_rss) + 4, plabel))
+    # markers, then labels: beside the marker, moved up or down (with a leader line) until the
+    # label overlaps no marker and no other label and stays inside the plot
+    boxes = [(X(x) - 5, Y(y) - 5, 10, 10) for x, y, _, _ in pts]
+    boxes += [(X(px) - 6, Y(py_rss) - 6, 12, 12), (X(px) + 10, Y(py_rss) - 6, 6.3 * len(plabel), 13)]
+    for x, y, p, b in pts:
+        e('<circle cx="%.1f" cy="%.1f" r="4.5" fill="%s" stroke="white"/>' % (X(x), Y(y), colours.get(b, "#000")))
+
+    def free(bx, by, bw, bh):
+        return (ml <= bx and bx + bw <= ml + pw and mt <= by and by + bh <= mt + ph and
+                not any(bx < qx + qw and qx < bx + bw and by < qy + qh and qy < by + bh for qx, qy, qw, qh in boxes))
+
     for x, y, p, b in pts:
         cx, cy = X(x), Y(y)
-        e('<circle cx="%.1f" cy="%.1f" r="4.5" fill="%s" stroke="white"/>' % (cx, cy, colours.get(b, "#000")))
         label = "%s × %d: %.0f" % ("{:,}".format(p), b, y)
-        wdt = 6.2 * len(label)
-        lx, ly = cx + 8, cy + 14
-        if lx + wdt > ml + pw:
-            lx = cx - 8 - wdt
-        while any(abs(ly - qy) < 13 and lx < qx + qw and qx < lx + wdt for qx, qy, qw in placed):
-            ly -= 13
-        placed.append((lx, ly, wdt))
-        if abs(ly - (cy + 14)) > 1:
-            e('<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="#bbb"/>' % (cx, cy, lx, ly - 4))
-        e('<text x="%.1f" y="%.1f">%s</text>' % (lx, ly, label))
+        wdt = 6.3 * len(label)
+        spot = None
+        for dy in [0] + [s * k * 13 for k in range(1, 12) for s in (1, -1)]:
+            for lx in (cx + 9, cx - 9 - wdt):
+                if free(lx, cy + dy - 9, wdt, 13):
+                    spot = (lx, cy + dy)
+                    break
+            if spot:
+                break
+        lx, ly = spot or (cx + 9, cy)
+        boxes.append((lx, ly - 9, wdt, 13))
+        if abs(ly - cy) > 1:
+            ex = lx if lx > cx else lx + wdt
+            e('<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="#aaa"/>' % (cx, cy, ex, ly - 3))
+        e('<text x="%.1f" y="%.1f">%s</text>' % (lx, ly + 1, label))
     # legend
     lx, ly = ml + pw + 15, mt + 10
     e('<text x="%d" y="%d" font-weight="bold">prompt batch</text>' % (lx, ly))

@@ -11,29 +11,32 @@
 enum opt_id {
 	O_MODEL, O_MODELS, O_TASK, O_DEVICE, O_DTYPE, O_HALF, O_AUTOCAST, O_BATCH, O_THREADS,
 	O_OUTPUT, O_REPORT, O_FILES_FROM, O_RECURSIVE, O_NULL, O_QUIET, O_TOP_K,
-	O_MAX_PIXELS, O_FAST_DECODE, O_SAVE_DIR, O_JSON, O_RESUME, O_SHARD, O_PROGRESS, O_CONF, O_IOU, O_MAX_DET, O_DRAW, O_MEMORY_FORMAT, O_POINTS, O_PROMPTS, O_PROMPT_BATCH, O_SEED, O_MIN_SCORE, O_HELP, O_VERSION
+	O_MAX_PIXELS, O_FAST_DECODE, O_SAVE_DIR, O_JSON, O_RESUME, O_SHARD, O_PROGRESS, O_CONF, O_IOU, O_MAX_DET, O_DRAW, O_MEMORY_FORMAT, O_POINTS, O_PROMPTS, O_PROMPT_BATCH, O_SEED, O_MIN_SCORE, O_WARMUP, O_ITERS, O_INPUT, O_FORMAT, O_BASELINE, O_TOLERANCE,
+	O_MEMORY_TRACE, O_PLOT, O_HELP, O_VERSION
 };
 
 /* Which commands take an option. */
 #define C_RUN (1 << CMD_RUN)
+#define C_BENCH (1 << CMD_BENCH)
+#define C_RB (C_RUN | C_BENCH)
 #define C_INFO (1 << CMD_INFO)
 #define C_MODELS (1 << CMD_MODELS)
-#define C_ALL (C_RUN | C_INFO | C_MODELS)
+#define C_ALL (C_RUN | C_BENCH | C_INFO | C_MODELS)
 #define F COMPLETE_FILE
 #define D COMPLETE_DIR
 
 /* The one table of options. */
 static const struct option_def table[] = {
-	{O_MODEL, 'm', "model", "NAME|PATH", C_RUN | C_INFO, NULL, COMPLETE_MODEL, "manifest name or .pt/.torchscript file"},
+	{O_MODEL, 'm', "model", "NAME|PATH", C_RB | C_INFO, NULL, COMPLETE_MODEL, "manifest name or .pt/.torchscript file"},
 	{O_MODELS, 0, "models", "FILE", C_ALL, NULL, F, "manifest to use"},
-	{O_TASK, 0, "task", "TASK", C_RUN, "classify detect segment embed raw", 0, "task (default: the manifest's, else raw)"},
-	{O_DEVICE, 'd', "device", "DEV", C_RUN, NULL, 0, "auto, cpu, cuda, cuda:N (default: $TINFER_DEVICE, auto)"},
-	{O_DTYPE, 0, "dtype", "T", C_RUN, "fp32 fp16 bf16", 0, "weights' precision (default fp32)"},
-	{O_HALF, 0, "half", NULL, C_RUN, NULL, 0, "same as --dtype fp16"},
-	{O_AUTOCAST, 0, "autocast", NULL, C_RUN, NULL, 0, "mixed precision (CUDA fp16, CPU bf16)"},
-	{O_MEMORY_FORMAT, 0, "memory-format", "F", C_RUN, "auto channels-last contiguous", 0, "image batches' layout (default auto: channels-last, contiguous if the model fails)"},
-	{O_BATCH, 'b', "batch-size", "N", C_RUN, NULL, 0, "inputs per forward pass (default: manifest's, else 1)"},
-	{O_THREADS, 'j', "threads", "N", C_RUN, NULL, 0, "intra-op threads (default: all cores)"},
+	{O_TASK, 0, "task", "TASK", C_RB, "classify detect segment embed raw", 0, "task (default: the manifest's, else raw)"},
+	{O_DEVICE, 'd', "device", "DEV", C_RB, NULL, 0, "auto, cpu, cuda, cuda:N (default: $TINFER_DEVICE, auto)"},
+	{O_DTYPE, 0, "dtype", "T", C_RB, "fp32 fp16 bf16", 0, "weights' precision (default fp32)"},
+	{O_HALF, 0, "half", NULL, C_RB, NULL, 0, "same as --dtype fp16"},
+	{O_AUTOCAST, 0, "autocast", NULL, C_RB, NULL, 0, "mixed precision (CUDA fp16, CPU bf16)"},
+	{O_MEMORY_FORMAT, 0, "memory-format", "F", C_RB, "auto channels-last contiguous", 0, "image batches' layout (default auto: channels-last, contiguous if the model fails)"},
+	{O_BATCH, 'b', "batch-size", "N", C_RB, NULL, 0, "inputs per forward pass (default: manifest's, else 1; bench: a list, 1,8,32)"},
+	{O_THREADS, 'j', "threads", "N", C_RB, NULL, 0, "intra-op threads (default: all cores)"},
 	{O_OUTPUT, 'o', "output", "FILE", C_RUN, NULL, F, "write JSON Lines results to FILE (default stdout)"},
 	{O_REPORT, 0, "report", "FILE", C_RUN, NULL, F, "run summary as JSON to FILE (- = stderr)"},
 	{O_FILES_FROM, 'T', "files-from", "FILE", C_RUN, NULL, F, "read input paths from FILE (- = stdin)"},
@@ -48,15 +51,23 @@ static const struct option_def table[] = {
 	{O_IOU, 0, "iou", "X", C_RUN, NULL, 0, "detect: NMS IoU threshold (default: manifest's, else 0.45)"},
 	{O_MAX_DET, 0, "max-det", "N", C_RUN, NULL, 0, "detect: at most N boxes per image (default: manifest's, else 300)"},
 	{O_DRAW, 0, "draw", "DIR", C_RUN, NULL, D, "detect: write each image with its boxes drawn into DIR"},
-	{O_POINTS, 0, "points", "N", C_RUN, NULL, 0, "segment: points sampled per cloud (default: manifest's, else 15000)"},
-	{O_PROMPTS, 0, "prompts", "N", C_RUN, NULL, 0, "segment: prompt points per cloud (default: manifest's, else 75)"},
-	{O_PROMPT_BATCH, 0, "prompt-batch", "N", C_RUN, NULL, 0, "segment: prompts per decoder pass (default: manifest's, else 4)"},
-	{O_SEED, 0, "seed", "N", C_RUN, NULL, 0, "segment: seed of point sampling and prompt selection (default 0)"},
-	{O_MIN_SCORE, 0, "min-score", "X", C_RUN, NULL, 0, "segment: drop masks whose predicted IoU is lower (default 0.5)"},
-	{O_MAX_PIXELS, 0, "max-pixels", "N", C_RUN, NULL, 0, "refuse larger images (default 100000000)"},
-	{O_FAST_DECODE, 0, "fast-decode", NULL, C_RUN, NULL, 0, "JPEG: decode at reduced scale when the target is smaller"},
+	{O_POINTS, 0, "points", "N", C_RB, NULL, 0, "segment: points sampled per cloud (default: manifest's, else 15000; bench: a list)"},
+	{O_PROMPTS, 0, "prompts", "N", C_RB, NULL, 0, "segment: prompt points per cloud (default: manifest's, else 75)"},
+	{O_PROMPT_BATCH, 0, "prompt-batch", "N", C_RB, NULL, 0, "segment: prompts per decoder pass (default: manifest's, else 4; bench: a list)"},
+	{O_SEED, 0, "seed", "N", C_RB, NULL, 0, "segment: seed of point sampling and prompt selection (default 0)"},
+	{O_MIN_SCORE, 0, "min-score", "X", C_RB, NULL, 0, "segment: drop masks whose predicted IoU is lower (default 0.5)"},
+	{O_MAX_PIXELS, 0, "max-pixels", "N", C_RB, NULL, 0, "refuse larger images (default 100000000)"},
+	{O_FAST_DECODE, 0, "fast-decode", NULL, C_RB, NULL, 0, "JPEG: decode at reduced scale when the target is smaller"},
 	{O_SAVE_DIR, 0, "save-dir", "DIR", C_RUN, NULL, D, "write raw outputs as .npy files there"},
 	{O_JSON, 0, "json", NULL, C_INFO | C_MODELS, NULL, 0, "machine-readable output"},
+	{O_WARMUP, 0, "warmup", "N", C_BENCH, NULL, 0, "bench: untimed iterations first (default 3)"},
+	{O_ITERS, 0, "iters", "N", C_BENCH, NULL, 0, "bench: timed iterations (default 20)"},
+	{O_INPUT, 0, "input", "FILE", C_BENCH, NULL, F, "bench: a real input, preprocessed as run does (default: synthetic)"},
+	{O_FORMAT, 0, "format", "FMT", C_BENCH, "json jsonl md", 0, "bench: json (default), jsonl (one object per configuration), md"},
+	{O_BASELINE, 0, "baseline", "FILE", C_BENCH, NULL, F, "bench: exit 1 when worse than this earlier result"},
+	{O_TOLERANCE, 0, "tolerance", "PCT", C_BENCH, NULL, 0, "bench: how much worse is a regression (default 10)"},
+	{O_MEMORY_TRACE, 0, "memory-trace", "FILE", C_RB, NULL, F, "RSS (and VRAM) over time as CSV"},
+	{O_PLOT, 0, "plot", "FILE", C_RB, NULL, F, "with --memory-trace: draw it as SVG, phases marked"},
 	{O_HELP, 'h', "help", NULL, C_ALL, NULL, 0, "show this help and exit"},
 	{O_VERSION, 'V', "version", NULL, C_ALL, NULL, 0, "show the version and exit"},
 };
@@ -66,6 +77,7 @@ static const struct option_def table[] = {
 
 static const char *const usage_lines[] = {
 	"tinfer run   -m MODEL [options] [INPUT ...]",
+	"tinfer bench -m MODEL [options] [--input FILE]",
 	"tinfer info  -m MODEL [--json]",
 	"tinfer models [--json]",
 	"tinfer completions bash|zsh|fish",
@@ -74,6 +86,7 @@ static const char *const usage_lines[] = {
 
 static const struct command_def commands[] = {
 	{CMD_RUN, "run", "run the model over inputs"},
+	{CMD_BENCH, "bench", "measure latency, throughput and memory"},
 	{CMD_INFO, "info", "show a model's metadata"},
 	{CMD_MODELS, "models", "list the manifest's models"},
 	{CMD_COMPLETIONS, "completions", "print a shell completion script"},
@@ -171,6 +184,33 @@ static int parse_double(const char *opt, const char *s, double lo, double hi, do
 	return 0;
 }
 
+/* Parses "N[,N...]" (each >= 1, at most OPTS_MAXLIST) into list; -1 on error. */
+static int set_list(const char *opt, const char *s, long *list, int *n)
+{
+	char buf[256], *save = NULL, *tok;
+	long long v;
+	*n = 0;
+	if (strlen(s) >= sizeof buf) {
+		msg_error("--%s: list too long", opt);
+		return -1;
+	}
+	snprintf(buf, sizeof buf, "%s", s);
+	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		if (*n == OPTS_MAXLIST) {
+			msg_error("--%s: at most %d values", opt, OPTS_MAXLIST);
+			return -1;
+		}
+		if (parse_long(opt, tok, 1, LONG_MAX, &v) < 0)
+			return -1;
+		list[(*n)++] = (long)v;
+	}
+	if (*n == 0 || s[strlen(s) - 1] == ',') {
+		msg_error("--%s: '%s' is not a number or a list like 1,8,32", opt, s);
+		return -1;
+	}
+	return 0;
+}
+
 /* Stores a long option value, range-checked; -1 on error. */
 static int set_long(const char *opt, const char *s, long lo, long *dst)
 {
@@ -216,7 +256,11 @@ static int apply(struct opts *o, const struct option_def *d, const char *val)
 	case O_DTYPE: o->dtype = !strcmp(val, "fp16") ? DT_FP16 : !strcmp(val, "bf16") ? DT_BF16 : DT_FP32; break;
 	case O_HALF: o->dtype = DT_FP16; break;
 	case O_AUTOCAST: o->autocast = 1; break;
-	case O_BATCH: return set_long(d->longname, val, 1, &o->batch_size);
+	case O_BATCH:
+		if (set_list(d->longname, val, o->batch_list, &o->n_batch) < 0)
+			return -1;
+		o->batch_size = o->batch_list[0];
+		break;
 	case O_THREADS: return set_long(d->longname, val, 1, &o->threads);
 	case O_OUTPUT: o->output = val; break;
 	case O_REPORT: o->report = val; break;
@@ -254,9 +298,25 @@ static int apply(struct opts *o, const struct option_def *d, const char *val)
 	case O_IOU: return parse_double(d->longname, val, 0.0, 1.0, &o->iou);
 	case O_MAX_DET: return set_long(d->longname, val, 1, &o->max_det);
 	case O_DRAW: o->draw_dir = val; break;
-	case O_POINTS: return set_long(d->longname, val, 1, &o->points);
+	case O_POINTS:
+		if (set_list(d->longname, val, o->points_list, &o->n_points) < 0)
+			return -1;
+		o->points = o->points_list[0];
+		break;
 	case O_PROMPTS: return set_long(d->longname, val, 1, &o->prompts);
-	case O_PROMPT_BATCH: return set_long(d->longname, val, 1, &o->prompt_batch);
+	case O_PROMPT_BATCH:
+		if (set_list(d->longname, val, o->prompt_batch_list, &o->n_prompt_batch) < 0)
+			return -1;
+		o->prompt_batch = o->prompt_batch_list[0];
+		break;
+	case O_WARMUP: return set_long(d->longname, val, 0, &o->warmup);
+	case O_ITERS: return set_long(d->longname, val, 1, &o->iters);
+	case O_INPUT: o->bench_input = val; break;
+	case O_FORMAT: o->format = val; break;
+	case O_BASELINE: o->baseline = val; break;
+	case O_TOLERANCE: return parse_double(d->longname, val, 0.0, 1000.0, &o->tolerance);
+	case O_MEMORY_TRACE: o->memory_trace = val; break;
+	case O_PLOT: o->plot = val; break;
 	case O_SEED:
 		if (parse_long(d->longname, val, 0, LLONG_MAX, &ll) < 0)
 			return -1;
@@ -308,6 +368,10 @@ int opts_parse(int argc, char **argv, struct opts *o)
 	o->memory_format = "auto";
 	o->conf = o->iou = -1.0;
 	o->min_score = 0.5;
+	o->warmup = 3;
+	o->iters = 20;
+	o->format = "json";
+	o->tolerance = 10.0;
 	o->inputs = calloc((size_t)argc, sizeof *o->inputs);
 	if (!o->inputs) {
 		msg_error("out of memory");
@@ -422,6 +486,14 @@ int opts_parse(int argc, char **argv, struct opts *o)
 	}
 	if (cmd != CMD_RUN && o->n_inputs) {
 		msg_error("'%s' takes no operands (got '%s')", command_name(cmd), o->inputs[0]);
+		return -1;
+	}
+	if (cmd == CMD_RUN && (o->n_batch > 1 || o->n_points > 1 || o->n_prompt_batch > 1)) {
+		msg_error("lists of values (1,8,32) are for 'bench'; 'run' takes one");
+		return -1;
+	}
+	if (o->plot && !o->memory_trace) {
+		msg_error("--plot draws the --memory-trace: give both");
 		return -1;
 	}
 	if (o->resume && (!o->output || !strcmp(o->output, "-"))) {

@@ -8,7 +8,7 @@
 
 #include <stdint.h>
 
-enum command { CMD_NONE = 0, CMD_RUN, CMD_INFO, CMD_MODELS, CMD_COMPLETIONS, CMD_HELP, CMD_VERSION };
+enum command { CMD_NONE = 0, CMD_RUN, CMD_BENCH, CMD_INFO, CMD_MODELS, CMD_COMPLETIONS, CMD_HELP, CMD_VERSION };
 
 /* How a shell completes an option's value. */
 enum complete_kind { COMPLETE_NONE = 0, COMPLETE_FILE, COMPLETE_DIR, COMPLETE_MODEL };
@@ -45,6 +45,17 @@ struct opts {
 	enum dtype_opt dtype;
 	int autocast;
 	long batch_size;            /* 0 = manifest's, else 1 */
+	/* bench: lists of values, every combination run (n_x = 0: the default) */
+#define OPTS_MAXLIST 16
+	long batch_list[OPTS_MAXLIST], points_list[OPTS_MAXLIST], prompt_batch_list[OPTS_MAXLIST];
+	int n_batch, n_points, n_prompt_batch;
+	long warmup, iters;
+	const char *bench_input;    /* --input: a real input instead of synthetic ones */
+	const char *format;         /* json, jsonl, md */
+	const char *baseline;       /* --baseline FILE: fail on a regression against it */
+	double tolerance;           /* --tolerance, percent */
+	const char *memory_trace;   /* --memory-trace FILE.csv (run and bench) */
+	const char *plot;           /* --plot FILE.svg */
 	long threads;               /* 0 = all cores */
 	const char *output;         /* -o, NULL = stdout */
 	const char *report;         /* --report FILE, "-" = stderr, NULL = human line */

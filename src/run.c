@@ -6,6 +6,7 @@
 #include "inputs.h"
 #include "manifest.h"
 #include "memstat.h"
+#include "memtrace.h"
 #include "model.h"
 #include "msg.h"
 #include "npy.h"
@@ -247,10 +248,14 @@ static int ensure_model(struct run *r)
 	int rc;
 	if (r->m.mod)
 		return 0;
+	memtrace_phase("load");
 	if ((rc = model_open(&r->m, &r->spec, r->o, r->st.threads, r->fatal_msg, sizeof r->fatal_msg)) != 0) {
 		r->fatal = rc;
 		return -1;
 	}
+	if (r->m.dev_index >= 0)
+		memtrace_vram(r->m.T, r->m.dev_index);
+	memtrace_phase("first batch");
 	return 0;
 }
 
@@ -603,6 +608,10 @@ int run_main(const struct opts *o, double t_start)
 	r.st.dtype = r.st.dtype_requested = o->dtype;
 	r.st.autocast = r.st.autocast_requested = o->autocast;
 	r.st.fast_decode = o->fast_decode;
+	if (o->memory_trace && memtrace_start(5, err, sizeof err) < 0) {
+		msg_error("%s", err);
+		return EXIT_USAGE;
+	}
 	if ((status = setup(&r, err, sizeof err)) != 0) {
 		/* nothing ran; a CI job that asked for a report still gets one */
 		msg_error("%s", err);
@@ -622,6 +631,8 @@ int run_main(const struct opts *o, double t_start)
 	while (next < r.n_todo && !stop_signal) {
 		int count = (int)((size_t)r.batch < r.n_todo - next ? (size_t)r.batch : r.n_todo - next);
 		int rc = do_batch(&r, r.todo + next, count); /* writes every record of the batch */
+		if (next == 0 && r.m.mod)
+			memtrace_phase("steady");
 		next += (size_t)count;
 		progress_update(&r.prog, next, r.st.failed);
 		if (rc < 0)
@@ -644,6 +655,9 @@ int run_main(const struct opts *o, double t_start)
 	report_take_model(&r.st, &r.m, r.spec.has_input);
 	r.st.batch_size = o->batch_size ? o->batch_size : r.spec.batch_size ? r.spec.batch_size : 1;
 	report_write(&r.st, &r.spec, o->report, o->quiet);
+	if (o->memory_trace && memtrace_finish(o->memory_trace, o->plot, "tinfer run: memory over time", err,
+	                                       sizeof err) < 0)
+		msg_error("%s", err);
 
 	status = stop_signal == SIGINT ? EXIT_SIGINT
 	       : stop_signal == SIGTERM ? EXIT_SIGTERM
