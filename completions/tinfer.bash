@@ -82,14 +82,40 @@ _tinfer()
 	--save-dir)
 		compopt -o filenames 2>/dev/null
 		COMPREPLY=($(compgen -d -- "$cur")) ;;
+	--warmup)
+		;;
+	--iters)
+		;;
+	--input)
+		compopt -o filenames 2>/dev/null
+		COMPREPLY=($(compgen -f -- "$cur")) ;;
+	--format)
+		COMPREPLY=($(compgen -W "json jsonl md" -- "$cur")) ;;
+	--baseline)
+		compopt -o filenames 2>/dev/null
+		COMPREPLY=($(compgen -f -- "$cur")) ;;
+	--tolerance)
+		;;
+	--memory-trace)
+		compopt -o filenames 2>/dev/null
+		COMPREPLY=($(compgen -f -- "$cur")) ;;
+	--plot)
+		compopt -o filenames 2>/dev/null
+		COMPREPLY=($(compgen -f -- "$cur")) ;;
 	*)
 		case $cmd in
 		run)
 			if [[ $cur == -* ]]; then
-				COMPREPLY=($(compgen -W "-m --model --models --task -d --device --dtype --half --autocast --memory-format -b --batch-size -j --threads -o --output --report -T --files-from -r --recursive -0 --null --resume --shard --progress -q --quiet --top-k --conf --iou --max-det --draw --points --prompts --prompt-batch --seed --min-score --max-pixels --fast-decode --save-dir -h --help -V --version " -- "$cur"))
+				COMPREPLY=($(compgen -W "-m --model --models --task -d --device --dtype --half --autocast --memory-format -b --batch-size -j --threads -o --output --report -T --files-from -r --recursive -0 --null --resume --shard --progress -q --quiet --top-k --conf --iou --max-det --draw --points --prompts --prompt-batch --seed --min-score --max-pixels --fast-decode --save-dir --memory-trace --plot -h --help -V --version " -- "$cur"))
 			else
 				compopt -o filenames 2>/dev/null
 				COMPREPLY=($(compgen -f -- "$cur"))
+			fi ;;
+		bench)
+			if [[ $cur == -* ]]; then
+				COMPREPLY=($(compgen -W "-m --model --models --task -d --device --dtype --half --autocast --memory-format -b --batch-size -j --threads -q --quiet --points --prompts --prompt-batch --seed --min-score --max-pixels --fast-decode --warmup --iters --input --format --baseline --tolerance --memory-trace --plot -h --help -V --version " -- "$cur"))
+			else
+				:
 			fi ;;
 		info)
 			if [[ $cur == -* ]]; then
@@ -110,7 +136,7 @@ _tinfer()
 				COMPREPLY=($(compgen -W "bash zsh fish" -- "$cur"))
 			fi ;;
 		*)
-			COMPREPLY=($(compgen -W "run info models completions --help --version -h -V" -- "$cur")) ;;
+			COMPREPLY=($(compgen -W "run bench info models completions --help --version -h -V" -- "$cur")) ;;
 		esac ;;
 	esac
 }

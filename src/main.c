@@ -2,6 +2,7 @@
  * main.c — tinfer: batch inference with one TorchScript model.  Parses the
  * command line, hands it to the command, checks stdout, returns the status.
  */
+#include "bench.h"
 #include "complete.h"
 #include "info.h"
 #include "memstat.h"
@@ -26,6 +27,7 @@ int main(int argc, char **argv)
 	switch (o.cmd) {
 	case CMD_HELP: opts_help(); status = EXIT_OK; break;
 	case CMD_VERSION: printf("tinfer %s\n", TINFER_VERSION); status = EXIT_OK; break;
+	case CMD_BENCH: status = bench_main(&o, t_start); break;
 	case CMD_INFO: status = info_main(&o); break;
 	case CMD_MODELS: status = models_main(&o); break;
 	case CMD_COMPLETIONS: status = complete_main(o.shell); break;

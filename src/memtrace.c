@@ -81,6 +81,7 @@ int memtrace_start(int interval_ms, char *err, size_t errlen)
 	tr.interval_ms = interval_ms;
 	tr.t0 = now_ms();
 	tr.phase = "start";
+	take(); /* the first sample, before the program moves on */
 	if ((rc = pthread_create(&tr.thread, NULL, sampler, NULL)) != 0) {
 		msg_fmt(err, errlen, "--memory-trace: cannot start the sampler: %s", strerror(rc));
 		return -1;

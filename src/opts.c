@@ -314,7 +314,7 @@ static int apply(struct opts *o, const struct option_def *d, const char *val)
 	case O_INPUT: o->bench_input = val; break;
 	case O_FORMAT: o->format = val; break;
 	case O_BASELINE: o->baseline = val; break;
-	case O_TOLERANCE: return parse_double(d->longname, val, 0.0, 1000.0, &o->tolerance);
+	case O_TOLERANCE: return parse_double(d->longname, val, 0.0, 1e6, &o->tolerance);
 	case O_MEMORY_TRACE: o->memory_trace = val; break;
 	case O_PLOT: o->plot = val; break;
 	case O_SEED:
