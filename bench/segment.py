@@ -70,6 +70,17 @@ def fit(xs, ys):
     return a, b, 1 - ss_res / ss_tot if ss_tot else 1.0
 
 
+def fit2(ns, bs, ys):
+    """Least squares y = a + c n + b n bs: (a, c, b, R^2)."""
+    import numpy as np
+    n, b, y = (np.asarray(v, dtype=float) for v in (ns, bs, ys))
+    A = np.stack([np.ones_like(n), n, n * b], 1)
+    coef = np.linalg.lstsq(A, y, rcond=None)[0]
+    ss_tot = float(((y - y.mean()) ** 2).sum())
+    r2 = 1 - float(((y - A @ coef) ** 2).sum()) / ss_tot if ss_tot else 1.0
+    return float(coef[0]), float(coef[1]), float(coef[2]), r2
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("-n", "--rounds", type=int, default=3,
@@ -213,6 +224,9 @@ def render(a, info, runs, side, agree):
     w("| peak RSS ≈ a + b · points × prompt batch (least squares, 9 runs) | a = %.1f MiB, b = %.2f KiB per point·prompt, R² = %.4f | | | linear | %s |"
       % (a1, b1 * 1024, r1, "yes" if r1 >= 0.98 else "**no** (R² < 0.98)"))
     w("| the same fit on tinfer's report peak | a = %.1f MiB, b = %.2f KiB, R² = %.4f | | | | |" % (a2, b2 * 1024, r2))
+    a3, c3, b3, r3 = fit2([eff(c[0]) for c in grid], [c[2] for c in grid], [m(c, "rss") for c in grid])
+    w("| for comparison: peak RSS ≈ a + c · points + b · points × prompt batch | a = %.1f MiB, c = %.2f KiB per point, "
+      "b = %.2f KiB per point·prompt, R² = %.4f | | | | |" % (a3, c3 * 1024, b3 * 1024, r3))
     w("| peak RSS over %s prompts at %d × %d | %s MiB (spread %.1f MiB) | | | not growing with prompts | %s |"
       % (" / ".join(map(str, PROMPTS)), BASE[0], BASE[2], " / ".join("%.1f" % v for v in pr), max(pr) - min(pr),
          "yes" if max(pr) - min(pr) < 0.05 * min(pr) else "**no**"))

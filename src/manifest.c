@@ -576,9 +576,9 @@ int manifest_resolve(const char *model, const char *models_file, struct model_sp
 	mpath = manifest_find(models_file, err, errlen);
 	if (!mpath && err[0])
 		return -1;
+	s->manifest = mpath; /* owned by s from here */
 	if (mpath && !(root = manifest_load(mpath, err, errlen)))
 		goto out;
-	s->manifest = mpath;
 	base = mpath ? dir_of(mpath) : NULL;
 	models = root ? json_object_get(root, "models") : NULL;
 
