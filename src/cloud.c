@@ -748,32 +748,6 @@ static int xyz_read(const unsigned char *buf, size_t len, size_t max_points, str
 
 /* ---- NPY ------------------------------------------------------------------ */
 
-/* Item i of a as a double; a must be numeric. */
-static double npy_item(const struct npy *a, size_t i)
-{
-	const unsigned char *p = (const unsigned char *)a->data + i * npy_itemsize(a->dtype);
-
-	switch (a->dtype) {
-	case NPY_I8: { int8_t v; memcpy(&v, p, 1); return v; }
-	case NPY_U8: return *p;
-	case NPY_I16: { int16_t v; memcpy(&v, p, 2); return v; }
-	case NPY_U16: { uint16_t v; memcpy(&v, p, 2); return v; }
-	case NPY_I32: { int32_t v; memcpy(&v, p, 4); return v; }
-	case NPY_U32: { uint32_t v; memcpy(&v, p, 4); return v; }
-	case NPY_I64: { int64_t v; memcpy(&v, p, 8); return (double)v; }
-	case NPY_U64: { uint64_t v; memcpy(&v, p, 8); return (double)v; }
-	case NPY_F16: {
-		uint16_t hf;
-		memcpy(&hf, p, 2);
-		int e = (hf >> 10) & 0x1f, m = hf & 0x3ff;
-		double v = e == 0x1f ? (m ? NAN : INFINITY) : e ? ldexp(1024 + m, e - 25) : ldexp(m, -24);
-		return (hf & 0x8000) ? -v : v;
-	}
-	case NPY_F32: { float v; memcpy(&v, p, 4); return v; }
-	case NPY_F64: { double v; memcpy(&v, p, 8); return v; }
-	default: return NAN;
-	}
-}
 
 /* Reads a .npy [N, 3] or [N, 6] of any numeric dtype.  Returns 0, or -1 with err set. */
 static int npy_cloud_read(const unsigned char *buf, size_t len, size_t max_points, struct cloud *out,
@@ -812,7 +786,7 @@ static int npy_cloud_read(const unsigned char *buf, size_t len, size_t max_point
 	for (i = 0; i < n; i++)
 		for (k = 0; k < (int)cols; k++) {
 			float f;
-			if (!to_float(npy_item(&a, i * cols + (size_t)k), &f)) {
+			if (!to_float(npy_get(&a, i * cols + (size_t)k), &f)) {
 				msg_fmt(err, errlen, "npy: non-finite %s at point %zu", k < 3 ? "coordinate" : "normal", i);
 				goto done;
 			}

@@ -9,6 +9,7 @@
 #include "npy.h"
 #include "msg.h"
 
+#include <math.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -491,4 +492,31 @@ int npy_write(FILE *f, enum npy_dtype t, int ndim, const int64_t *shape, const v
 	if (count && fwrite(data, sz, count, f) != count)
 		return -1;
 	return 0;
+}
+
+double npy_get(const struct npy *a, size_t i)
+{
+	const unsigned char *p = (const unsigned char *)a->data + i * npy_itemsize(a->dtype);
+
+	switch (a->dtype) {
+	case NPY_BOOL: return *p;
+	case NPY_I8: { int8_t v; memcpy(&v, p, 1); return v; }
+	case NPY_U8: return *p;
+	case NPY_I16: { int16_t v; memcpy(&v, p, 2); return v; }
+	case NPY_U16: { uint16_t v; memcpy(&v, p, 2); return v; }
+	case NPY_I32: { int32_t v; memcpy(&v, p, 4); return v; }
+	case NPY_U32: { uint32_t v; memcpy(&v, p, 4); return v; }
+	case NPY_I64: { int64_t v; memcpy(&v, p, 8); return (double)v; }
+	case NPY_U64: { uint64_t v; memcpy(&v, p, 8); return (double)v; }
+	case NPY_F16: {
+		uint16_t hf;
+		memcpy(&hf, p, 2);
+		int e = (hf >> 10) & 0x1f, m = hf & 0x3ff;
+		double v = e == 0x1f ? (m ? NAN : INFINITY) : e ? ldexp(1024 + m, e - 25) : ldexp(m, -24);
+		return (hf & 0x8000) ? -v : v;
+	}
+	case NPY_F32: { float v; memcpy(&v, p, 4); return v; }
+	case NPY_F64: { double v; memcpy(&v, p, 8); return v; }
+	default: return NAN;
+	}
 }

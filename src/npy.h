@@ -41,6 +41,9 @@ const char *npy_name(enum npy_dtype t);
  */
 int npy_parse(const unsigned char *buf, size_t len, struct npy *out, char *err, size_t errlen);
 
+/* Item i (C order) of a as a double; a holds any numeric dtype. */
+double npy_get(const struct npy *a, size_t i);
+
 /* Releases out->data; accepts NULL. */
 void npy_free(struct npy *a);
 

@@ -21,30 +21,12 @@
 #endif
 #define DEFAULT_MAX 100000000LL
 
-/* Reads a whole file; returns a malloc'd buffer (NULL if unreadable). */
+/* Reads fixture `name` of DIR; NULL if unreadable. */
 static unsigned char *slurp(const char *name, size_t *len)
 {
 	char path[256];
-	FILE *f;
-	unsigned char *buf = NULL;
-	long n;
-
-	*len = 0;
 	snprintf(path, sizeof path, DIR "%s", name);
-	f = fopen(path, "rb");
-	if (f == NULL)
-		return NULL;
-	if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0) {
-		buf = malloc((size_t)n + 1);
-		if (buf != NULL && fread(buf, 1, (size_t)n, f) != (size_t)n) {
-			free(buf);
-			buf = NULL;
-		} else {
-			*len = (size_t)n;
-		}
-	}
-	fclose(f);
-	return buf;
+	return check_slurp(path, len);
 }
 
 /* The expected pixels written by make_images.py: binary P5/P6, maxval 255. */

@@ -12,30 +12,7 @@
 
 #define DIR "tests/data/npy/"
 
-/* Reads a whole file into a malloc'd buffer; NULL on error. */
-static unsigned char *slurp(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return NULL;
-	size_t cap = 4096, n = 0;
-	unsigned char *b = malloc(cap);
-	size_t r;
-	while (b && (r = fread(b + n, 1, cap - n, f)) > 0) {
-		n += r;
-		if (n == cap) {
-			unsigned char *nb = realloc(b, cap *= 2);
-			if (!nb) {
-				free(b);
-				b = NULL;
-			}
-			b = nb;
-		}
-	}
-	fclose(f);
-	*len = n;
-	return b;
-}
+#define slurp check_slurp
 
 /* Parses DIR name; returns 0 or -1 with err filled. */
 static int load(const char *name, struct npy *a, char *err, size_t errlen)

@@ -11,29 +11,7 @@
 
 #define DIR "tests/data/ptar/"
 
-/* Reads a whole file into a malloc'd NUL-terminated buffer; NULL on error. */
-static unsigned char *slurp(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return NULL;
-	size_t cap = 4096, n = 0, r;
-	unsigned char *b = malloc(cap + 1);
-	while (b && (r = fread(b + n, 1, cap - n, f)) > 0) {
-		n += r;
-		if (n == cap) {
-			unsigned char *nb = realloc(b, (cap *= 2) + 1);
-			if (!nb)
-				free(b);
-			b = nb;
-		}
-	}
-	fclose(f);
-	if (b)
-		b[n] = '\0';
-	*len = n;
-	return b;
-}
+#define slurp check_slurp
 
 /* Parses an unsigned decimal field; returns 0 or -1. */
 static int num(const char *s, uint64_t *v)
