@@ -208,6 +208,9 @@ def bench(a, tmp):
             "large_tinfer": tinfer("large_tinfer", large),
             "large_fast": tinfer("large_fast", large, "--fast-decode"),
             "large_python": python("large_python", large),
+            "large_trivial": tinfer("large_trivial", large, models=triv_models, model="trivial"),
+            "large_trivial_fast": tinfer("large_trivial_fast", large, "--fast-decode", models=triv_models,
+                                         model="trivial"),
         })
 
     B.log("detect: warm-up and agreement check")
@@ -365,6 +368,11 @@ def render(a, info, res, reports, agree, n_faces):
                 same += "; %d / %d vs tinfer default" % (g["same"], g["total"])
             w("| %s | %.1f img/s | %.1f img/s | %.2f | %.1f MiB | %s |" %
               (label, whole(k, nl), after(k, nl), after(k, nl) / base, rss(k), same))
+        td, tf = post_ms("large_trivial") / nl, post_ms("large_trivial_fast") / nl
+        w("\nDecode + preprocess + output per large image (trivial-model runs, once loaded): %.1f ms, "
+          "%.1f ms with `--fast-decode` (%.2f ×); forward share of the large-JPEG run: %.3f without, %.3f with it."
+          % (td, tf, tf / td, 1 - post_ms("large_trivial") / post_ms("large_tinfer"),
+             1 - post_ms("large_trivial_fast") / post_ms("large_fast")))
         w("\n`--fast-decode` lets libjpeg-turbo decode at a reduced scale (1/2, 1/4, 1/8) when the image is "
           "still larger than the 416×416 input after it, so the letterbox starts from a smaller, slightly "
           "different image: boxes may move by a pixel or so, and a borderline box may appear or go.")

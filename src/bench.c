@@ -2,6 +2,7 @@
 #include "bench.h"
 #include "cloud.h"
 #include "image.h"
+#include "inputs.h"
 #include "manifest.h"
 #include "memstat.h"
 #include "memtrace.h"
@@ -64,25 +65,6 @@ static void cpu_model(char *buf, size_t len)
 		fclose(f);
 }
 
-/* Reads a whole file; NULL with err. */
-static unsigned char *slurp(const char *path, size_t *len, char *err, size_t errlen)
-{
-	FILE *f = fopen(path, "rbe");
-	unsigned char *buf = NULL;
-	long n;
-	if (!f || fseek(f, 0, SEEK_END) < 0 || (n = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) < 0 ||
-	    !(buf = malloc((size_t)n + 1)) || fread(buf, 1, (size_t)n, f) != (size_t)n) {
-		msg_fmt(err, errlen, "--input '%s': %s", path, errno ? strerror(errno) : "cannot read");
-		free(buf);
-		if (f)
-			fclose(f);
-		return NULL;
-	}
-	fclose(f);
-	*len = (size_t)n;
-	return buf;
-}
-
 /* splitmix64 as a float in [0, 1). */
 static float unit(struct splitmix *r) { return (float)(splitmix_next(r) >> 40) / (float)(1 << 24); }
 
@@ -100,8 +82,12 @@ static int make_source(const struct opts *o, const struct model_spec *sp, long m
 
 	memset(s, 0, sizeof *s);
 	s->name = o->bench_input ? o->bench_input : "synthetic";
-	if (o->bench_input && !(buf = slurp(o->bench_input, &len, err, errlen)))
+	if (o->bench_input && !(buf = inputs_read(o->bench_input, &len, err, errlen))) {
+		char why[ERRLEN];
+		snprintf(why, sizeof why, "%s", err);
+		msg_fmt(err, errlen, "--input '%s': %s", o->bench_input, why);
 		return EXIT_USAGE;
+	}
 	if (sp->task == TASK_SEGMENT) {
 		if (buf) {
 			int rc = cloud_read(buf, len, o->bench_input, 100000000, &s->cloud, err, errlen);

@@ -3,6 +3,7 @@
 #include "msg.h"
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +11,9 @@
 #include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+/* Largest input file read into memory. */
+#define MAX_FILE_BYTES ((size_t)2 << 30)
 
 /* Appends path (copied) with an optional error (copied); -1 when out of memory. */
 static int add(struct input_list *l, const char *path, const char *error)
@@ -218,4 +222,69 @@ void inputs_free(struct input_list *l)
 	free(l->paths);
 	free(l->errors);
 	memset(l, 0, sizeof *l);
+}
+
+unsigned char *inputs_read(const char *path, size_t *len, char *err, size_t errlen)
+{
+	unsigned char *buf = NULL;
+	size_t cap = 65536, n = 0;
+	struct stat st;
+	int fd = STDIN_FILENO;
+
+	if (strcmp(path, "-")) {
+		if (stat(path, &st) < 0) {
+			msg_fmt(err, errlen, "%s", strerror(errno));
+			return NULL;
+		}
+		if (!S_ISREG(st.st_mode)) {
+			msg_fmt(err, errlen, S_ISDIR(st.st_mode) ? "is a directory" : "not a regular file");
+			return NULL;
+		}
+		if ((size_t)st.st_size > MAX_FILE_BYTES) {
+			msg_fmt(err, errlen, "file too large (%lld bytes)", (long long)st.st_size);
+			return NULL;
+		}
+		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+			msg_fmt(err, errlen, "%s", strerror(errno));
+			return NULL;
+		}
+		cap = (size_t)st.st_size + 1; /* + 1: the read that sees the end */
+	}
+	for (;;) {
+		ssize_t got;
+		if (!buf || n == cap) {
+			unsigned char *g;
+			if (buf)
+				cap *= 2;
+			if (cap > MAX_FILE_BYTES + 1 || !(g = realloc(buf, cap))) {
+				msg_fmt(err, errlen, cap > MAX_FILE_BYTES + 1 ? "input too large" : "out of memory");
+				goto fail;
+			}
+			buf = g;
+		}
+		got = read(fd, buf + n, cap - n);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0) {
+			msg_fmt(err, errlen, "%s", strerror(errno));
+			goto fail;
+		}
+		if (got == 0)
+			break;
+		n += (size_t)got;
+	}
+	if (fd != STDIN_FILENO)
+		close(fd);
+	if (n == 0) {
+		free(buf);
+		msg_fmt(err, errlen, "empty file");
+		return NULL;
+	}
+	*len = n;
+	return buf;
+fail:
+	if (fd != STDIN_FILENO)
+		close(fd);
+	free(buf);
+	return NULL;
 }

@@ -39,4 +39,11 @@ void inputs_shard(struct input_list *l, size_t i, size_t n);
 
 void inputs_free(struct input_list *l);
 
+/*
+ * Reads one input whole: a regular file of at most 2 GiB, or stdin's bytes
+ * for "-".  Directories, FIFOs, devices and empty files are refused without
+ * blocking.  Returns a malloc'd buffer, or NULL with a one-line reason.
+ */
+unsigned char *inputs_read(const char *path, size_t *len, char *err, size_t errlen);
+
 #endif

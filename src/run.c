@@ -29,8 +29,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* Largest input file read into memory. */
-#define MAX_FILE_BYTES ((size_t)2 << 30)
 /* Largest point cloud: 100 million points (1.2 GB of coordinates). */
 #define MAX_CLOUD_POINTS ((size_t)100000000)
 
@@ -93,72 +91,6 @@ static int cpu_count(void)
 	return n > 0 ? (int)n : 1;
 }
 
-/* Reads a whole regular file (or stdin for "-"); NULL with a reason. */
-static unsigned char *read_input(const char *path, size_t *len, char *err, size_t errlen)
-{
-	unsigned char *buf = NULL;
-	size_t cap = 65536, n = 0;
-	struct stat st;
-	int fd = STDIN_FILENO;
-
-	if (strcmp(path, "-")) {
-		if (stat(path, &st) < 0) {
-			msg_fmt(err, errlen, "%s", strerror(errno));
-			return NULL;
-		}
-		if (!S_ISREG(st.st_mode)) {
-			msg_fmt(err, errlen, S_ISDIR(st.st_mode) ? "is a directory" : "not a regular file");
-			return NULL;
-		}
-		if ((size_t)st.st_size > MAX_FILE_BYTES) {
-			msg_fmt(err, errlen, "file too large (%lld bytes)", (long long)st.st_size);
-			return NULL;
-		}
-		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
-			msg_fmt(err, errlen, "%s", strerror(errno));
-			return NULL;
-		}
-		cap = (size_t)st.st_size + 1; /* + 1: the read that sees the end */
-	}
-	for (;;) {
-		ssize_t got;
-		if (!buf || n == cap) {
-			unsigned char *g;
-			if (buf)
-				cap *= 2;
-			if (cap > MAX_FILE_BYTES + 1 || !(g = realloc(buf, cap))) {
-				msg_fmt(err, errlen, cap > MAX_FILE_BYTES + 1 ? "input too large" : "out of memory");
-				goto fail;
-			}
-			buf = g;
-		}
-		got = read(fd, buf + n, cap - n);
-		if (got < 0 && errno == EINTR)
-			continue;
-		if (got < 0) {
-			msg_fmt(err, errlen, "%s", strerror(errno));
-			goto fail;
-		}
-		if (got == 0)
-			break;
-		n += (size_t)got;
-	}
-	if (fd != STDIN_FILENO)
-		close(fd);
-	if (n == 0) {
-		free(buf);
-		msg_fmt(err, errlen, "empty file");
-		return NULL;
-	}
-	*len = n;
-	return buf;
-fail:
-	if (fd != STDIN_FILENO)
-		close(fd);
-	free(buf);
-	return NULL;
-}
-
 /*
  * Reads and decodes input it into the batch: an image is preprocessed
  * straight into slot *slots of the image buffer, a .npy is kept as it is.
@@ -177,7 +109,7 @@ static void prepare(struct run *r, struct item *it, int *slots)
 		snprintf(it->err, sizeof it->err, "%s", r->in.errors[it->index]);
 		return;
 	}
-	if (!(buf = read_input(path, &len, it->err, sizeof it->err)))
+	if (!(buf = inputs_read(path, &len, it->err, sizeof it->err)))
 		return;
 	if (r->spec.task == TASK_SEGMENT) {
 		if (cloud_read(buf, len, path, MAX_CLOUD_POINTS, &it->cloud, it->err, sizeof it->err) == 0)
