@@ -19,7 +19,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
-#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,14 +38,6 @@ struct source {
 struct config {
 	long batch, points, prompt_batch;
 };
-
-static int cpu_count(void)
-{
-	cpu_set_t set;
-	if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0)
-		return CPU_COUNT(&set);
-	return 1;
-}
 
 /* The CPU's model name from /proc/cpuinfo, or "unknown". */
 static void cpu_model(char *buf, size_t len)
@@ -449,7 +440,7 @@ int bench_main(const struct opts *o, double t_start)
 	struct source s;
 	struct ptar_info pi;
 	char err[ERRLEN] = "", cpu[256], sha[65] = "";
-	long threads = o->threads ? o->threads : cpu_count();
+	long threads = opts_threads(o);
 	long one_batch[1], one_points[1], one_pb[1], max_points = 0;
 	const long *bl, *pl, *pbl;
 	int nb, np, npb, status = EXIT_OK;

@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -146,6 +147,16 @@ void opts_help(void)
 	}
 	printf("\nexit status: 0 all inputs ok, 1 some failed, 2 usage, 3 model error,\n"
 	       "4 out of memory, 130/143 interrupted.  See tinfer(1).\n");
+}
+
+long opts_threads(const struct opts *o)
+{
+	cpu_set_t set;
+	if (o->threads)
+		return o->threads;
+	if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0)
+		return CPU_COUNT(&set);
+	return 1;
 }
 
 const char *dtype_name(enum dtype_opt d)

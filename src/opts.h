@@ -94,6 +94,9 @@ int opts_parse(int argc, char **argv, struct opts *o);
 void opts_help(void);
 void opts_usage(void);
 
+/* -j, or the CPUs this process may run on (its affinity mask, as taskset and cgroups set it). */
+long opts_threads(const struct opts *o);
+
 /* Name of a dtype option value: "fp32", "fp16", "bf16". */
 const char *dtype_name(enum dtype_opt d);
 

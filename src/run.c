@@ -21,7 +21,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -80,16 +79,6 @@ struct run {
 	float *pix;
 	size_t pix_cap;
 };
-
-/* Number of CPUs this process may run on. */
-static int cpu_count(void)
-{
-	cpu_set_t set;
-	if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0)
-		return CPU_COUNT(&set);
-	long n = sysconf(_SC_NPROCESSORS_ONLN);
-	return n > 0 ? (int)n : 1;
-}
 
 /*
  * Reads and decodes input it into the batch: an image is preprocessed
@@ -536,7 +525,7 @@ int run_main(const struct opts *o, double t_start)
 	r.m.dev_index = -1;
 	r.st.t_start = t_start;
 	r.st.ram_start = mem_rss();
-	r.st.threads = o->threads ? o->threads : cpu_count();
+	r.st.threads = opts_threads(o);
 	r.st.dtype = r.st.dtype_requested = o->dtype;
 	r.st.autocast = r.st.autocast_requested = o->autocast;
 	r.st.fast_decode = o->fast_decode;
