@@ -475,6 +475,8 @@ int bench_main(const struct opts *o, double t_start)
 	}
 	if (sp.task != TASK_SEGMENT)
 		np = npb = 1;
+	else
+		segment_memory_policy();
 	for (int i = 0; i < np; i++)
 		if (pl[i] > max_points)
 			max_points = pl[i];

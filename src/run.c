@@ -446,8 +446,10 @@ static int setup(struct run *r, char *err, size_t errlen)
 		return EXIT_MODEL;
 	if (o->task)
 		r->spec.task = (enum task)task_parse(o->task);
-	if (r->spec.task == TASK_SEGMENT)
+	if (r->spec.task == TASK_SEGMENT) {
 		io.exts = cloud_exts; /* segment drives the model itself: segment_task.h */
+		segment_memory_policy();
+	}
 	else if (!(r->ops = task_ops_for(r->spec.task))) {
 		msg_fmt(err, errlen, "task '%s' is not available in this version of tinfer", task_name(r->spec.task));
 		return EXIT_MODEL;

@@ -6,9 +6,15 @@
 #include "task.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+void segment_memory_policy(void)
+{
+	mallopt(M_MMAP_THRESHOLD, 128 * 1024);
+}
 
 /* Everything one cloud needs, freed together. */
 struct work {
