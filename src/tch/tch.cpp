@@ -61,6 +61,13 @@ static std::string one_line(const std::string &msg)
 		}
 		pos = nl + 1;
 	}
+	// "[enforce fail at alloc_cpu.cpp:75] err == 0. DefaultCPUAllocator: ...": the reason only
+	if (best.rfind("[enforce fail at", 0) == 0 && best.find("] ") != std::string::npos) {
+		best = best.substr(best.find("] ") + 2);
+		size_t dot = best.find(". ");
+		if (dot != std::string::npos && best.find("==") < dot)
+			best = best.substr(dot + 2);
+	}
 	while (!best.empty() && (best.back() == ' ' || best.back() == '\r'))
 		best.pop_back();
 	return best.empty() ? std::string("libtorch error") : best;
