@@ -906,7 +906,11 @@ static int stat_src(const struct src *s, struct ptar_info *out, char *err, size_
 	if (r < 0)
 		goto done;
 	if (!pkl[0].name) {
-		msg_fmt(err, errlen, "not a TorchScript archive (no %s/data.pkl)", info.root);
+		char root[sizeof info.root];
+		/* the name comes from the file: no control characters in a one-line message */
+		for (size_t k = 0; k < sizeof root; k++)
+			root[k] = info.root[k] && (unsigned char)info.root[k] < 32 ? '?' : info.root[k];
+		msg_fmt(err, errlen, "not a TorchScript archive (no %s/data.pkl)", root);
 		goto done;
 	}
 	info.n_records = nrec > INT32_MAX ? INT32_MAX : (int)nrec;

@@ -145,6 +145,8 @@ int main(void)
 	expect_fail("truncated.pt", "not a TorchScript archive (no zip directory)");
 	expect_fail("tail_cut.pt", "not a TorchScript archive (no zip directory)");
 	expect_fail("no_pickle.pt", "not a TorchScript archive (no root/data.pkl)");
+	/* found by fuzz_ptar: a root name with a newline must not break the one-line message */
+	expect_fail("newline_root.pt", "not a TorchScript archive (no ?/data.pkl)");
 	expect_fail("absent.pt", "cannot open: No such file or directory");
 	expect_fail("", "cannot open");
 	char dir[] = "tests/data/ptar";
