@@ -79,10 +79,11 @@ void report_write(const struct run_stats *st, const struct model_spec *spec, con
 	json_object_set_new(o, "skipped", json_integer((json_int_t)st->skipped));
 	json_object_set_new(o, "oom_retries", json_integer(st->oom_retries));
 	json_object_set_new(o, "time_ms",
-	                    json_pack("{s:o, s:o, s:o, s:o}", "startup",
+	                    json_pack("{s:o, s:o, s:o, s:o, s:o}", "startup",
 	                              ms(st->t_start, st->t_load0 > 0 ? st->t_load0 : st->t_end), "load",
 	                              ms(st->t_load0, st->t_load1), "first_result",
-	                              ms(st->t_start, st->t_first_result), "total", ms(st->t_start, st->t_end)));
+	                              ms(st->t_start, st->t_first_result), "total", ms(st->t_start, st->t_end),
+	                              "forward", ms(1.0, 1.0 + st->forward_ms)));
 	json_object_set_new(o, "items_per_s",
 	                    json_real(total_s > 0 ? (double)(long long)((double)st->ok / total_s * 100 + 0.5) / 100
 	                                          : 0.0));

@@ -27,6 +27,7 @@ struct run_stats {
 	const char *libtorch;       /* NULL when libtorch was never loaded */
 	/* milliseconds on the monotonic clock; 0 = did not happen */
 	double t_start, t_load0, t_load1, t_first_result, t_end;
+	double forward_ms;          /* time spent in forward passes (segment: in the model calls and merge) */
 	int64_t ram_start, ram_after_load;
 	int64_t vram_load_peak, vram_peak_allocated, vram_peak_reserved; /* 0 = none (CPU) */
 };

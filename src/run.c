@@ -230,7 +230,9 @@ static int infer(struct run *r, const void *host, int src, int64_t *shape, int n
 	if (n > r->batch) /* read ahead before the batch size came down: its size now */
 		return infer_chunks(r, host, src, shape, ndim, items, n, row);
 	shape[0] = n;
-	if ((out = model_forward(&r->m, host, src, shape, ndim, &oom, err, sizeof err))) {
+	out = model_forward(&r->m, host, src, shape, ndim, &oom, err, sizeof err);
+	r->st.forward_ms += now_ms() - t0;
+	if (out) {
 		struct task_item ti[n];
 		double share = (now_ms() - t0) / n;
 		int rc;
@@ -345,6 +347,7 @@ static void segment_item(struct run *r, struct item *it)
 			break;
 	}
 	it->ms += now_ms() - t0;
+	r->st.forward_ms += now_ms() - t0;
 	it->done = 1;
 	switch (st) {
 	case SEG_OK:

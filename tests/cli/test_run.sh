@@ -60,7 +60,7 @@ records report/memory "$TMP/rep.json" \
 	'0 < R[0]["ram_bytes"]["start"] <= R[0]["ram_bytes"]["after_load"] <= R[0]["ram_bytes"]["peak"]'
 records report/cpu-vram-null "$TMP/rep.json" 'all(v is None for v in R[0]["vram_bytes"].values())'
 records report/times "$TMP/rep.json" \
-	'0 <= R[0]["time_ms"]["startup"] and 0 < R[0]["time_ms"]["load"] <= R[0]["time_ms"]["total"]'
+	'0 <= R[0]["time_ms"]["startup"] and 0 < R[0]["time_ms"]["load"] <= R[0]["time_ms"]["total"] and 0 < R[0]["time_ms"]["forward"] < R[0]["time_ms"]["total"]'
 records report/libtorch "$TMP/rep.json" 'R[0]["libtorch"].startswith("1.") or R[0]["libtorch"].startswith("2.")'
 empty report-file/no-human-line "$TMP/err"
 "$T" run -m digits --report - "$TMP/1.png" 2>"$TMP/rep2" >/dev/null
