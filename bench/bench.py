@@ -152,6 +152,23 @@ def machine_info(threads):
     }
 
 
+
+def cleanup(name, tmp, keep):
+    """Removes the temporary folder, or says where it was kept."""
+    if keep:
+        log(f"{name}: kept", tmp)
+    else:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def emit(name, report, out):
+    """Prints the Markdown report, and writes it to out when given."""
+    sys.stdout.write(report)
+    if out:
+        with open(out, "w") as f:
+            f.write(report)
+        log(f"{name}: wrote", out)
+
 def main():
     global TINFER
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -175,15 +192,8 @@ def main():
     try:
         report = bench(a, tmp)
     finally:
-        if a.keep:
-            log("bench: kept", tmp)
-        else:
-            shutil.rmtree(tmp, ignore_errors=True)
-    sys.stdout.write(report)
-    if a.out:
-        with open(a.out, "w") as f:
-            f.write(report)
-        log("bench: wrote", a.out)
+        cleanup("bench", tmp, a.keep)
+    emit("bench", report, a.out)
 
 
 def bench(a, tmp):

@@ -22,7 +22,6 @@ costs nothing (to measure what is not the forward pass); the Python script
 import argparse
 import json
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -161,15 +160,8 @@ def main():
     try:
         report = bench(a, tmp)
     finally:
-        if a.keep:
-            B.log("detect: kept", tmp)
-        else:
-            shutil.rmtree(tmp, ignore_errors=True)
-    sys.stdout.write(report)
-    if a.out:
-        with open(a.out, "w") as f:
-            f.write(report)
-        B.log("detect: wrote", a.out)
+        B.cleanup("detect", tmp, a.keep)
+    B.emit("detect", report, a.out)
 
 
 def bench(a, tmp):

@@ -23,7 +23,6 @@ See bench/README.md.
 import argparse
 import json
 import os
-import shutil
 import sys
 import tempfile
 import xml.etree.ElementTree as ET
@@ -103,15 +102,8 @@ def main():
     try:
         report, sweep, prompts, py_rss = bench(a, tmp)
     finally:
-        if a.keep:
-            B.log("segment: kept", tmp)
-        else:
-            shutil.rmtree(tmp, ignore_errors=True)
-    sys.stdout.write(report)
-    if a.out:
-        with open(a.out, "w") as f:
-            f.write(report)
-        B.log("segment: wrote", a.out)
+        B.cleanup("segment", tmp, a.keep)
+    B.emit("segment", report, a.out)
     if a.svg:
         svg = draw_svg(sweep, prompts, py_rss, a)
         ET.fromstring(svg)  # well-formed, or raise
