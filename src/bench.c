@@ -540,8 +540,15 @@ int bench_main(const struct opts *o, double t_start)
 		size_t i;
 		json_t *r;
 		json_array_foreach(results, i, r) {
-			json_t *one = json_deep_copy(head);
-			json_object_update(one, r);
+			json_t *one = json_deep_copy(head), *v;
+			const char *key;
+			json_object_foreach(r, key, v) { /* time_ms, ram_bytes, vram_bytes: both halves */
+				json_t *h = json_object_get(one, key);
+				if (json_is_object(h) && json_is_object(v))
+					json_object_update(h, v);
+				else
+					json_object_set(one, key, v);
+			}
 			json_dumpf(one, stdout, OUTPUT_JSON_FLAGS);
 			putchar('\n');
 			json_decref(one);

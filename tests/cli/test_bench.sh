@@ -30,6 +30,8 @@ cp "$TMP/out" "$TMP/base.json"
 expect bench-jsonl 0 "$T" bench -m digits -b 2,3 --warmup 0 --iters 3 --format jsonl --input "$DIGITS/d0_7.png"
 records jsonl/one-object-per-configuration "$TMP/out" \
 	'len(R) == 2 and [r["batch_size"] for r in R] == [2, 3] and all(r["input"].endswith("d0_7.png") and r["model"] == "digits" for r in R)'
+records jsonl/nested-fields-merged "$TMP/out" \
+	'all(r["time_ms"]["load"] > 0 and r["time_ms"]["first_inference"] > 0 and r["ram_bytes"]["after_load"] <= r["ram_bytes"]["peak"] for r in R)'
 expect bench-md 0 "$T" bench -m digits -b 1 --iters 3 --format md
 grep_in md/table "$TMP/out" '^\| 1 \| - \| - \| [0-9.]+ \|'
 
