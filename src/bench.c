@@ -128,8 +128,10 @@ static int make_source(const struct opts *o, const struct model_spec *sp, long m
 	if (buf) {
 		struct image img;
 		struct geometry g;
-		int rc = image_decode(buf, len, o->max_pixels, o->fast_decode ? sp->pre.width : 0,
-		                      o->fast_decode ? sp->pre.height : 0, &img, err, errlen);
+		int fw = 0, fh = 0, rc;
+		if (o->fast_decode)
+			preprocess_decode_target(&sp->pre, buf, len, &fw, &fh);
+		rc = image_decode(buf, len, o->max_pixels, fw, fh, &img, err, errlen);
 		free(buf);
 		if (rc < 0)
 			return EXIT_USAGE;

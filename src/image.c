@@ -607,3 +607,23 @@ int image_decode(const unsigned char *buf, size_t len, long long max_pixels,
 		return -1;
 	}
 }
+
+int image_jpeg_size(const unsigned char *buf, size_t len, int *w, int *h)
+{
+	tjhandle tj;
+	int width, height, subsamp, colorspace, rc;
+	if (image_sniff(buf, len) != IMAGE_JPEG || !(tj = tjInitDecompress()))
+		return -1;
+	rc = tjDecompressHeader3(tj, buf, (unsigned long)len, &width, &height, &subsamp, &colorspace);
+	tjDestroy(tj);
+	if (rc != 0 || width <= 0 || height <= 0)
+		return -1;
+	if (jpeg_exif_orientation(buf, len) >= 5) { /* turned a quarter: upright size swapped */
+		int t = width;
+		width = height;
+		height = t;
+	}
+	*w = width;
+	*h = height;
+	return 0;
+}

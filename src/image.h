@@ -39,6 +39,13 @@ enum image_format image_sniff(const unsigned char *buf, size_t len);
 int image_decode(const unsigned char *buf, size_t len, long long max_pixels,
                  int fast_w, int fast_h, struct image *out, char *err, size_t errlen);
 
+/*
+ * The upright size of a JPEG from its header alone (EXIF orientation
+ * applied), to choose fast_w and fast_h before decoding.  0, or -1 when buf
+ * is not a JPEG with a readable header.
+ */
+int image_jpeg_size(const unsigned char *buf, size_t len, int *w, int *h);
+
 /* Releases out->data; accepts NULL and an already freed image. */
 void image_free(struct image *img);
 

@@ -605,3 +605,14 @@ done:
 	taps_free(&yt);
 	return rc;
 }
+
+void preprocess_decode_target(const struct preprocess *p, const unsigned char *buf, size_t len, int *w, int *h)
+{
+	struct geometry g;
+	int sw, sh;
+	*w = *h = 0;
+	if (image_jpeg_size(buf, len, &sw, &sh) == 0 && preprocess_geometry(p, sw, sh, &g) == 0) {
+		*w = g.new_w;
+		*h = g.new_h;
+	}
+}

@@ -48,6 +48,13 @@ double round_half_even(double x);
 int preprocess_geometry(const struct preprocess *p, int src_w, int src_h, struct geometry *g);
 
 /*
+ * For --fast-decode: the size a JPEG in buf may be decoded down to (its
+ * resized size under p, from its header), for image_decode's fast_w and
+ * fast_h; 0 x 0 (full size) when buf is not a JPEG or its size is unusable.
+ */
+void preprocess_decode_target(const struct preprocess *p, const unsigned char *buf, size_t len, int *w, int *h);
+
+/*
  * Writes p->channels x p->height x p->width floats (CHW, C order) to out and
  * the geometry used to *g.  Returns 0, or -1 with a reason in err (only for
  * impossible sizes or an allocation failure).

@@ -101,6 +101,7 @@ static void prepare(struct run *r, struct item *it, float *pix, int *slots)
 	unsigned char *buf;
 	struct image img = {0};
 	const struct preprocess *p = &r->spec.pre;
+	int fast_w, fast_h;
 
 	if (r->in.errors[it->index]) {
 		snprintf(it->err, sizeof it->err, "%s", r->in.errors[it->index]);
@@ -128,21 +129,27 @@ static void prepare(struct run *r, struct item *it, float *pix, int *slots)
 		         r->spec.name);
 		goto out;
 	}
-	if (image_decode(buf, len, r->o->max_pixels, r->o->fast_decode ? p->width : 0,
-	                 r->o->fast_decode ? p->height : 0, &img, it->err, sizeof it->err) < 0)
+	fast_w = fast_h = 0;
+	if (r->o->fast_decode && !r->o->draw_dir) /* a picture is drawn at full size */
+		preprocess_decode_target(p, buf, len, &fast_w, &fast_h);
+	if (image_decode(buf, len, r->o->max_pixels, fast_w, fast_h, &img, it->err, sizeof it->err) < 0)
 		goto out;
-	free(buf);
-	buf = NULL;
 	it->width = img.width;
 	it->height = img.height;
-	if (img.scale_denom > 1) { /* report the source size, not the reduced decode */
-		it->width = img.width * img.scale_denom;
-		it->height = img.height * img.scale_denom;
-	}
+	if (img.scale_denom > 1) /* the source's size, not the reduced decode's */
+		image_jpeg_size(buf, len, &it->width, &it->height);
+	free(buf);
+	buf = NULL;
 	if (preprocess_image(p, &img, pix + (size_t)*slots * (size_t)(p->channels * p->height * p->width),
 	                     &it->geo, it->err, sizeof it->err) == 0) {
 		it->kind = ITEM_IMAGE;
 		it->slot = (*slots)++;
+		if (img.scale_denom > 1) { /* boxes map back to the source's pixels */
+			it->geo.src_w = it->width;
+			it->geo.src_h = it->height;
+			it->geo.gain_x = (double)it->geo.new_w / it->width;
+			it->geo.gain_y = (double)it->geo.new_h / it->height;
+		}
 		if (r->o->draw_dir) { /* kept for the picture; freed with the item */
 			it->img = img;
 			img.data = NULL;

@@ -90,3 +90,24 @@ ok = len(a) == 1 and max(abs(p - q) for p, q in zip(a[0]["box"], [122.3, 55.95, 
 print(f"PASS precision{mode.replace(' ', '')}/within-tolerance" if ok else f"FAIL precision{mode}: {a}")
 PYEOF
 done
+
+# --fast-decode: a large JPEG decoded at reduced scale still reports its own
+# size and boxes in its own pixels (close to a full decode's)
+"$PY" -c "
+from PIL import Image
+im = Image.open('$SAMPLES/inputs/photos/astronaut.jpg').convert('RGB').resize((2049, 1537))
+im.save('$TMP/big.jpg', quality=92)"
+"$T" run -m faces "$TMP/big.jpg" >"$TMP/full.jsonl" 2>/dev/null
+expect fast-decode 0 "$T" run -m faces --fast-decode --report "$TMP/fast.json" "$TMP/big.jpg"
+"$PY" - "$TMP" <<'PYEOF'
+import json, sys
+d = sys.argv[1]
+full = json.loads(open(f"{d}/full.jsonl").read())
+fast = json.loads(open(f"{d}/out").read())
+ok = fast["width"] == 2049 and fast["height"] == 1537
+print("PASS fast-decode/source-size" if ok else f"FAIL fast-decode/source-size: {fast['width']}x{fast['height']}")
+a, b = full["detections"], fast["detections"]
+ok = len(a) == len(b) == 1 and max(abs(x - y) for x, y in zip(a[0]["box"], b[0]["box"])) < 0.01 * 2049
+print("PASS fast-decode/boxes-in-source-pixels" if ok else f"FAIL fast-decode/boxes-in-source-pixels: {a} vs {b}")
+PYEOF
+records fast-decode/reported "$TMP/fast.json" 'R[0]["fast_decode"] is True'
