@@ -202,7 +202,7 @@ static double r3(double x) { return round(x * 1000.0) / 1000.0; }
  * One configuration: warm-up, then timed iterations.  Returns its result
  * object, or NULL with err (and *status) when an iteration failed.
  */
-static json_t *bench_config(const struct opts *o, const struct model_spec *sp, struct model *m,
+static json_t *bench_config(const struct opts *o, const struct model_spec *sp, long prompts, struct model *m,
                             const struct source *s, const struct config *c, int *status, char *err, size_t errlen)
 {
 	const struct tch_api *T = m->T;
@@ -231,9 +231,8 @@ static json_t *bench_config(const struct opts *o, const struct model_spec *sp, s
 	for (int i = 0; i < n; i++) {
 		double t0 = now_ms();
 		if (segment) {
-			struct seg_ctx sc = {T, m->mod, m->device, model_float_type(m), m->autocast, c->points,
-			                     o->prompts ? o->prompts : sp->prompts ? sp->prompts : 75, &prompt_batch,
-			                     &oom_retries, o->seed, o->min_score, NULL};
+			struct seg_ctx sc = {T, m->mod, m->device, model_float_type(m), m->autocast, c->points, prompts,
+			                     &prompt_batch, &oom_retries, o->seed, o->min_score, NULL};
 			json_t *rec = json_object();
 			enum seg_status st = segment_cloud(&sc, &s->cloud, 0, s->name, rec, err, errlen);
 			json_decref(rec);
@@ -276,8 +275,7 @@ static json_t *bench_config(const struct opts *o, const struct model_spec *sp, s
 		res = json_pack("{s:I, s:o, s:o, s:o, s:I, s:I, s:{s:f}, s:{s:f, s:f, s:f, s:f, s:f, s:f, s:f}, s:o, s:f}",
 		                "batch_size", (json_int_t)(segment ? 1 : c->batch),
 		                "points", segment ? json_integer(c->points) : json_null(),
-		                "prompts", segment ? json_integer(o->prompts ? o->prompts : sp->prompts ? sp->prompts : 75)
-		                                   : json_null(),
+		                "prompts", segment ? json_integer(prompts) : json_null(),
 		                "prompt_batch", segment ? json_integer(c->prompt_batch) : json_null(),
 		                "warmup", (json_int_t)o->warmup, "iters", (json_int_t)o->iters,
 		                "time_ms", "first_inference", r3(first),
@@ -438,6 +436,7 @@ static void print_md(json_t *head, json_t *results)
 int bench_main(const struct opts *o, double t_start)
 {
 	struct model_spec sp;
+	struct run_settings set;
 	struct model m;
 	struct source s;
 	struct ptar_info pi;
@@ -463,9 +462,10 @@ int bench_main(const struct opts *o, double t_start)
 		goto out;
 	}
 	/* the lists: -b for models of batched inputs, points and prompt batch for segment */
-	one_batch[0] = o->n_batch ? 0 : sp.batch_size ? sp.batch_size : 1;
-	one_points[0] = o->n_points ? 0 : sp.points ? sp.points : 15000;
-	one_pb[0] = o->n_prompt_batch ? 0 : sp.prompt_batch ? sp.prompt_batch : 4;
+	manifest_settings(&sp, o, &set);
+	one_batch[0] = set.batch_size;
+	one_points[0] = set.points;
+	one_pb[0] = set.prompt_batch;
 	bl = o->n_batch ? o->batch_list : one_batch, nb = o->n_batch ? o->n_batch : 1;
 	pl = o->n_points ? o->points_list : one_points, np = o->n_points ? o->n_points : 1;
 	pbl = o->n_prompt_batch ? o->prompt_batch_list : one_pb, npb = o->n_prompt_batch ? o->n_prompt_batch : 1;
@@ -503,7 +503,7 @@ int bench_main(const struct opts *o, double t_start)
 		for (int p = 0; p < np && status == EXIT_OK; p++)
 			for (int q = 0; q < npb && status == EXIT_OK; q++) {
 				struct config c = {bl[b], pl[p], pbl[q]};
-				json_t *r = bench_config(o, &sp, &m, &s, &c, &status, err, sizeof err);
+				json_t *r = bench_config(o, &sp, set.prompts, &m, &s, &c, &status, err, sizeof err);
 				if (!r)
 					msg_error("batch %ld: %s", c.batch, err);
 				else

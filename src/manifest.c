@@ -623,6 +623,17 @@ out:
 	return rc;
 }
 
+void manifest_settings(const struct model_spec *sp, const struct opts *o, struct run_settings *out)
+{
+	out->batch_size = o->batch_size ? o->batch_size : sp->batch_size ? sp->batch_size : 1;
+	out->points = o->points ? o->points : sp->points ? sp->points : 15000;
+	out->prompts = o->prompts ? o->prompts : sp->prompts ? sp->prompts : 75;
+	out->prompt_batch = o->prompt_batch ? o->prompt_batch : sp->prompt_batch ? sp->prompt_batch : 4;
+	out->conf = (float)(o->conf >= 0 ? o->conf : sp->conf >= 0 ? sp->conf : 0.25);
+	out->iou = (float)(o->iou >= 0 ? o->iou : sp->iou >= 0 ? sp->iou : 0.45);
+	out->max_det = (int)(o->max_det ? o->max_det : sp->max_det ? sp->max_det : 300);
+}
+
 void model_spec_free(struct model_spec *s)
 {
 	if (!s)

@@ -9,6 +9,7 @@
 
 #include <jansson.h>
 
+#include "opts.h"
 #include "preprocess.h"
 
 enum task { TASK_RAW = 0, TASK_CLASSIFY, TASK_DETECT, TASK_SEGMENT, TASK_EMBED };
@@ -65,6 +66,15 @@ int manifest_resolve(const char *model, const char *models_file, struct model_sp
                      char *err, size_t errlen);
 
 void model_spec_free(struct model_spec *spec);
+
+/* The knobs a run uses: the command line's, else the entry's defaults, else tinfer's. */
+struct run_settings {
+	long batch_size;            /* 1 */
+	long points, prompts, prompt_batch; /* segment: 15000, 75, 4 */
+	float conf, iou;            /* detect: 0.25, 0.45 */
+	int max_det;                /* detect: 300 */
+};
+void manifest_settings(const struct model_spec *spec, const struct opts *o, struct run_settings *out);
 
 const char *task_name(enum task t);
 /* Parses a task name; -1 if unknown. */

@@ -9,11 +9,11 @@
 #include <stdio.h>
 #include <string.h>
 
-static json_t *ms(double from, double to)
-{
-	return from > 0 && to >= from ? json_real((double)(long long)((to - from) * 10.0 + 0.5) / 10.0)
-	                               : json_null();
-}
+/* A duration in milliseconds, one decimal. */
+static json_t *tenths(double d) { return json_real((double)(long long)(d * 10.0 + 0.5) / 10.0); }
+
+/* The time between two instants, or null when one did not happen. */
+static json_t *ms(double from, double to) { return from > 0 && to >= from ? tenths(to - from) : json_null(); }
 
 static json_t *bytes_or_null(int64_t v) { return v > 0 ? json_integer(v) : json_null(); }
 
@@ -83,7 +83,7 @@ void report_write(const struct run_stats *st, const struct model_spec *spec, con
 	                              ms(st->t_start, st->t_load0 > 0 ? st->t_load0 : st->t_end), "load",
 	                              ms(st->t_load0, st->t_load1), "first_result",
 	                              ms(st->t_start, st->t_first_result), "total", ms(st->t_start, st->t_end),
-	                              "forward", ms(1.0, 1.0 + st->forward_ms)));
+	                              "forward", tenths(st->forward_ms)));
 	json_object_set_new(o, "items_per_s",
 	                    json_real(total_s > 0 ? (double)(long long)((double)st->ok / total_s * 100 + 0.5) / 100
 	                                          : 0.0));

@@ -72,6 +72,7 @@ struct batch {
 struct run {
 	const struct opts *o;
 	struct model_spec spec;
+	struct run_settings set;    /* batch size, thresholds, segment knobs */
 	const struct task_ops *ops;
 	struct input_list in;
 	struct output out;
@@ -221,11 +222,8 @@ static int infer(struct run *r, const void *host, int src, int64_t *shape, int n
                  struct item **items, int n)
 {
 	const struct opts *o = r->o;
-	const struct model_spec *sp = &r->spec;
-	struct task_ctx tc = {r->m.T, sp, o->top_k, o->save_dir,
-	                      (float)(o->conf >= 0 ? o->conf : sp->conf >= 0 ? sp->conf : 0.25),
-	                      (float)(o->iou >= 0 ? o->iou : sp->iou >= 0 ? sp->iou : 0.45),
-	                      (int)(o->max_det ? o->max_det : sp->max_det ? sp->max_det : 300), o->draw_dir};
+	struct task_ctx tc = {r->m.T, &r->spec, o->top_k, o->save_dir, r->set.conf, r->set.iou, r->set.max_det,
+	                      o->draw_dir};
 	size_t row = tch_elem_size(src);
 	double t0 = now_ms();
 	char err[ERRLEN];
@@ -346,9 +344,7 @@ static void segment_item(struct run *r, struct item *it)
 
 	for (;;) {
 		struct seg_ctx sc = {r->m.T, r->m.mod, r->m.device, model_float_type(&r->m), r->m.autocast,
-		                     o->points ? o->points : sp->points ? sp->points : 15000,
-		                     o->prompts ? o->prompts : sp->prompts ? sp->prompts : 75,
-		                     &r->prompt_batch, &r->st.oom_retries, o->seed, o->min_score, o->save_dir};
+		                     r->set.points, r->set.prompts, &r->prompt_batch, &r->st.oom_retries, o->seed, o->min_score, o->save_dir};
 		st = segment_cloud(&sc, &it->cloud, it->index, r->in.paths[it->index], it->rec, err, sizeof err);
 		if (st != SEG_DTYPE || !model_fall_back(&r->m, err))
 			break;
@@ -523,8 +519,9 @@ static int setup(struct run *r, char *err, size_t errlen)
 		msg_fmt(err, errlen, "model '%s': '%s': %s", r->spec.name, r->spec.file, why);
 		return EXIT_MODEL;
 	}
-	r->batch = o->batch_size ? o->batch_size : r->spec.batch_size ? r->spec.batch_size : 1;
-	r->prompt_batch = o->prompt_batch ? o->prompt_batch : r->spec.prompt_batch ? r->spec.prompt_batch : 4;
+	manifest_settings(&r->spec, o, &r->set);
+	r->batch = r->set.batch_size;
+	r->prompt_batch = r->set.prompt_batch;
 	if (r->spec.has_input) {
 		size_t per = (size_t)r->spec.pre.channels * (size_t)r->spec.pre.height * (size_t)r->spec.pre.width;
 		if (per * (size_t)r->batch > ((size_t)1 << 34) / sizeof(float)) {
@@ -667,7 +664,7 @@ int run_main(const struct opts *o, double t_start)
 
 	r.st.t_end = now_ms();
 	report_take_model(&r.st, &r.m, r.spec.has_input);
-	r.st.batch_size = o->batch_size ? o->batch_size : r.spec.batch_size ? r.spec.batch_size : 1;
+	r.st.batch_size = r.set.batch_size;
 	report_write(&r.st, &r.spec, o->report, o->quiet);
 	if (o->memory_trace && memtrace_finish(o->memory_trace, o->plot, "tinfer run: memory over time", err,
 	                                       sizeof err) < 0)
