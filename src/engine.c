@@ -62,4 +62,3 @@ const struct tch_api *engine_get(char *err, size_t errlen)
 	return &api;
 }
 
-int engine_loaded(void) { return loaded; }

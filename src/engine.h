@@ -21,7 +21,5 @@ struct tch_api {
  */
 const struct tch_api *engine_get(char *err, size_t errlen);
 
-/* 1 once engine_get() has succeeded (libtorch is mapped). */
-int engine_loaded(void);
 
 #endif

@@ -308,13 +308,6 @@ int tch_module_has_method(tch_module *m, const char *name)
 	TRY(-1, { return m->m.find_method(name).has_value() ? 1 : 0; })
 }
 
-int tch_module_freeze(tch_module *m)
-{
-	TRY(-1, {
-		m->m = torch::jit::freeze(m->m);
-		return 0;
-	})
-}
 
 tch_value *tch_module_call(tch_module *m, const char *method, tch_value *const *args, int nargs,
                            int autocast)
@@ -430,13 +423,6 @@ int tch_value_scalar(const tch_value *v, double *out)
 	})
 }
 
-int tch_value_string(const tch_value *v, char *buf, size_t len)
-{
-	TRY(-1, {
-		snprintf(buf, len, "%s", v->v.toStringRef().c_str());
-		return 0;
-	})
-}
 
 int tch_tensor_shape(const tch_value *v, int64_t *shape, int ndim_max)
 {
@@ -468,9 +454,5 @@ int tch_tensor_copy(const tch_value *v, int dtype, void *out, size_t cap)
 	})
 }
 
-tch_value *tch_tensor_narrow(const tch_value *v, int64_t start, int64_t n)
-{
-	TRY(nullptr, { return new tch_value(v->v.toTensor().narrow(0, start, n)); })
-}
 
 } // extern "C"

@@ -87,8 +87,6 @@ struct tch_vram {
 	/* Casts the module's floating-point tensors to dtype in place. */                      \
 	X(int, tch_module_to_dtype, (tch_module * m, int dtype))                                \
 	X(int, tch_module_has_method, (tch_module * m, const char *name))                       \
-	/* Freezes the module for inference (torch.jit.freeze); 0 or -1. */                     \
-	X(int, tch_module_freeze, (tch_module * m))                                             \
 	/*                                                                                      \
 	 * Calls method (e.g. "forward") with nargs arguments under inference mode,             \
 	 * with autocast (CUDA fp16, CPU bf16) when autocast != 0.  The arguments               \
@@ -110,9 +108,8 @@ struct tch_vram {
 	X(int, tch_value_len, (const tch_value *v))                                             \
 	X(tch_value *, tch_value_item, (const tch_value *v, int i))                             \
 	X(int, tch_value_key, (const tch_value *v, int i, char *buf, size_t len))               \
-	/* Scalars: int, double, bool; string into buf. */                                      \
+	/* Scalars: int, double, bool. */                                                       \
 	X(int, tch_value_scalar, (const tch_value *v, double *out))                             \
-	X(int, tch_value_string, (const tch_value *v, char *buf, size_t len))                   \
 	/* Tensors: dimensions (and shape into shape[ndim_max]), dtype. */                      \
 	X(int, tch_tensor_shape, (const tch_value *v, int64_t *shape, int ndim_max))            \
 	X(int, tch_tensor_dtype, (const tch_value *v))                                          \
@@ -120,9 +117,7 @@ struct tch_vram {
 	 * Copies the whole tensor to host memory at out as dtype (C order), after              \
 	 * moving it to the CPU.  cap is out's size in bytes.                                   \
 	 */                                                                                     \
-	X(int, tch_tensor_copy, (const tch_value *v, int dtype, void *out, size_t cap))         \
-	/* Slices the first axis: rows [start, start + n) (a view, new handle). */             \
-	X(tch_value *, tch_tensor_narrow, (const tch_value *v, int64_t start, int64_t n))
+	X(int, tch_tensor_copy, (const tch_value *v, int dtype, void *out, size_t cap))
 
 #define TCH_DECLARE(ret, name, args) ret name args;
 TCH_API(TCH_DECLARE)
