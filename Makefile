@@ -4,54 +4,71 @@
 #   make                      Debian libtorch-dev (CPU)
 #   make LIBTORCH=DIR         the libtorch inside a pip wheel (DIR = site-packages/torch)
 #   make check                the whole test suite
-#   make demo                 build, install missing packages (as root), run the samples
+#   make demo                 install missing packages (as root), build, run the samples
 #   make install PREFIX=/usr/local
+#
+# src/ is one folder per layer (README.md, "How it is built"): sys, formats,
+# engine, tasks, app, cli, and tch (the only C++).  Sources include headers
+# by their layer ("formats/image.h"), and dependencies on headers are
+# tracked per object (-MMD), so editing one header rebuilds its users only.
 
 PREFIX   ?= /usr/local
 BUILD    ?= build
 CC       ?= cc
 CXX      ?= c++
+CSTD     ?= -std=c11
 PKG      := libpng libturbojpeg jansson
 
 CFLAGS   ?= -O2 -g
 CXXFLAGS ?= -O2 -g
-# Messages are cut to fit their buffers on purpose: no -Wformat-truncation.
-WARN     := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wno-unused-parameter -Wno-format-truncation
-ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(shell pkg-config --cflags $(PKG) 2>/dev/null) \
-	-DTINFER_VERSION='"$(VERSION)"'
-LIBS     := $(shell pkg-config --libs $(PKG) 2>/dev/null) -lz -ldl -lm -lpthread
-VERSION  := 0.1.0
+WARN     := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wvla -Wno-unused-parameter
+# Read when a recipe runs, not when the Makefile is parsed: `make demo`
+# installs the -dev packages first, then builds (tools/deps.sh).
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKG) 2>/dev/null)
+PKG_LIBS   = $(shell pkg-config --libs $(PKG) 2>/dev/null || echo -lpng16 -lturbojpeg -ljansson)
+ALL_CFLAGS = $(CSTD) -D_GNU_SOURCE $(WARN) $(CFLAGS) -Isrc $(PKG_CFLAGS) -DTINFER_VERSION='"$(VERSION)"'
+LIBS       = $(PKG_LIBS) -lz -ldl -lm -lpthread
+VERSION  := 0.2.0
 
 include mk/libtorch.mk
 
 # --- sources --------------------------------------------------------------------
-SRCS     := $(wildcard src/*.c)
+SRCS     := src/main.c $(wildcard src/*/*.c)
 OBJS     := $(SRCS:src/%.c=$(BUILD)/obj/%.o)
 LIBOBJS  := $(filter-out $(BUILD)/obj/main.o,$(OBJS))
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 
-.PHONY: all check unit demo install uninstall clean deps asan fuzz fuzzers completions
+.PHONY: all check unit demo install uninstall clean deps asan fuzz fuzzers completions FORCE
 all: $(BUILD)/tinfer $(BUILD)/libtinfer_tch.so
 
-$(BUILD)/obj/%.o: src/%.c $(wildcard src/*.h) src/tch/tch.h
+$(BUILD)/obj/%.o: src/%.c
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -c $< -o $@
+	$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
 
 $(BUILD)/tinfer: $(OBJS)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) $^ -o $@ $(LIBS)
 
-$(BUILD)/libtinfer_tch.so: src/tch/tch.cpp src/tch/tch.h
+# The shim is rebuilt whenever the libtorch it is built against changes
+# (make LIBTORCH=...): its flags are kept in a stamp that changes with them.
+$(BUILD)/tch.flags: FORCE
 	@mkdir -p $(dir $@)
-	$(CXX) -std=c++17 -fPIC -shared $(TORCH_ABI) $(CXXFLAGS) -Wall -Wno-unused-parameter \
+	@echo '$(CXX) $(CXXSTD) $(TORCH_ABI) $(TORCH_INC) $(TORCH_LIB)' | cmp -s - $@ || \
+		echo '$(CXX) $(CXXSTD) $(TORCH_ABI) $(TORCH_INC) $(TORCH_LIB)' >$@
+
+$(BUILD)/libtinfer_tch.so: src/tch/tch.cpp src/tch/tch.h $(BUILD)/tch.flags
+	@mkdir -p $(dir $@)
+	$(CXX) $(CXXSTD) -fPIC -shared $(TORCH_ABI) $(CXXFLAGS) -Wall -Wno-unused-parameter \
 		$(TORCH_INC) $< -o $@ $(TORCH_LIB) $(LDFLAGS)
 
-$(BUILD)/tests/%: tests/unit/%.c tests/unit/check.h $(LIBOBJS)
-	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -Isrc $< $(LIBOBJS) -o $@ $(LIBS)
+$(BUILD)/tests/%: tests/unit/%.c $(LIBOBJS)
+	@mkdir -p $(dir $@) $(BUILD)/obj/tests
+	$(CC) $(ALL_CFLAGS) -MMD -MP -MF $(BUILD)/obj/tests/$*.d $< $(LIBOBJS) -o $@ $(LIBS)
 
 unit: $(UNIT_BIN)
+
+-include $(OBJS:.o=.d) $(UNIT_SRC:tests/unit/%.c=$(BUILD)/obj/tests/%.d)
 
 # completions/ is generated from the option table (the docs test checks it).
 completions: $(BUILD)/tinfer
@@ -67,10 +84,11 @@ asan:
 	@$(MAKE) --no-print-directory BUILD=$(BUILD)/asan CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" unit
 
 # libFuzzer targets (clang), each run for FUZZ_SECONDS on a corpus seeded
-# from tests/data; crashes are kept under $(BUILD)/fuzz/crashes.
+# from tests/data; crashes are kept under $(BUILD)/fuzz/crashes.  clang is
+# installed by tools/deps.sh when missing (as root).
 FUZZ_SECONDS ?= 60
 fuzz:
-	@command -v clang >/dev/null || { echo "make fuzz needs clang: apt-get install clang" >&2; exit 2; }
+	@sh tools/deps.sh fuzz
 	@$(MAKE) --no-print-directory BUILD=$(BUILD)/fuzz CC=clang \
 		CFLAGS="-O1 -g -Wno-unknown-warning-option -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined" fuzzers
 	@sh tests/fuzz/run.sh $(BUILD)/fuzz $(FUZZ_SECONDS)
@@ -79,12 +97,15 @@ fuzzers: $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzzers/%)
 
 $(BUILD)/fuzzers/%: tests/fuzz/%.c $(LIBOBJS)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -fsanitize=fuzzer -Isrc $< $(LIBOBJS) -o $@ $(LIBS)
+	$(CC) $(ALL_CFLAGS) -fsanitize=fuzzer $< $(LIBOBJS) -o $@ $(LIBS)
 
 deps:
 	@sh tools/deps.sh
 
-demo: deps all
+# deps first, then the build in a new make, which reads pkg-config only now
+# that the packages are there.
+demo: deps
+	@$(MAKE) --no-print-directory all
 	@sh tools/demo.sh $(BUILD)
 
 install: all

@@ -5,7 +5,9 @@
 #   LIBTORCH unset   Debian's libtorch-dev
 #   LIBTORCH=DIR     the libtorch inside a pip wheel (DIR = site-packages/torch)
 #
-# Sets TORCH_INC (with -DTCH_CUDA for CUDA wheels), TORCH_ABI and TORCH_LIB.
+# Sets TORCH_INC (with -DTCH_CUDA for CUDA wheels), TORCH_ABI, TORCH_LIB and
+# CXXSTD (the C++ standard libtorch's headers want).
+CXXSTD ?= -std=c++17
 ifeq ($(LIBTORCH),)
 TORCH_INC := -I/usr/include/torch/csrc/api/include
 TORCH_LIB := -ltorch -ltorch_cpu -lc10

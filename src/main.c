@@ -2,16 +2,17 @@
  * main.c — tinfer: batch inference with one TorchScript model.  Parses the
  * command line, hands it to the command, checks stdout, returns the status.
  */
-#include "bench.h"
-#include "complete.h"
-#include "info.h"
-#include "memstat.h"
-#include "msg.h"
-#include "opts.h"
-#include "run.h"
+#include "app/bench.h"
+#include "cli/complete.h"
+#include "app/info.h"
+#include "sys/memstat.h"
+#include "sys/msg.h"
+#include "cli/opts.h"
+#include "app/run.h"
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 int main(int argc, char **argv)
 {
@@ -39,5 +40,10 @@ int main(int argc, char **argv)
 		if (status == EXIT_OK)
 			status = EXIT_SOME_FAILED;
 	}
-	return status;
+	/* Everything is written: leave without running libtorch's and its
+	 * BLAS's exit handlers, which only tear down what the kernel frees
+	 * anyway, take time, and can hang (OpenBLAS joins a worker thread that
+	 * never got its buffer under a tight ulimit -v). */
+	fflush(stderr);
+	_exit(status);
 }

@@ -1,45 +1,67 @@
 #!/bin/sh
 # tests/run.sh BUILD — the whole suite.  Every test prints "PASS name" or
 # "FAIL name: why" lines; a program that dies without saying FAIL counts as
-# one failure.  The last line is "N passed, N failed".
+# one failure, and so does one that asserts nothing.  Each test file's line
+# gives its time; the ten slowest are listed before the last line, which is
+# "N passed, N failed".
 #
 #   unit tests     BUILD/tests/test_*          (C, pure parts)
 #   sanitizers     BUILD/asan/tests/test_*     (same, under ASan + UBSan)
 #   CLI tests      tests/cli/*.sh              (the real binary)
-#   parity tests   tests/parity/*.py           (/usr/bin/python3 with torch)
+#   parity tests   tests/parity/*.py           ($PYTHON, with torch)
 #
+# PYTHON is the interpreter that has torch: by default the first of
+# python3 on PATH and /usr/bin/python3 that imports it (Debian's
+# python3-torch lives in /usr/bin/python3; a virtualenv's elsewhere).
 # TESTS=pattern limits the run to the tests whose file name matches.
 BUILD=${1:-build}
 export BUILD
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 export ROOT
 export TINFER="$ROOT/$BUILD/tinfer"
+if [ -z "${PYTHON:-}" ]; then
+	for p in python3 /usr/bin/python3; do
+		if command -v "$p" >/dev/null 2>&1 && "$p" -c 'import torch' >/dev/null 2>&1; then
+			PYTHON=$(command -v "$p")
+			break
+		fi
+	done
+fi
+export PYTHON=${PYTHON:-/usr/bin/python3}
 LOG=$(mktemp)
-trap 'rm -f "$LOG"' EXIT INT TERM
+TIMES=$(mktemp)
+trap 'rm -f "$LOG" "$TIMES"' EXIT INT TERM
 passed=0
 failed=0
+
+now() { date +%s.%N; }
 
 run_one() { # name command...
 	name=$1; shift
 	case "$name" in *${TESTS:-}*) ;; *) return ;; esac
+	t0=$(now)
 	"$@" >"$LOG" 2>&1
 	rc=$?
+	secs=$(awk -v a="$t0" -v b="$(now)" 'BEGIN { print b - a }')
 	p=$(grep -c '^PASS ' "$LOG")
 	f=$(grep -c '^FAIL ' "$LOG")
 	grep '^FAIL ' "$LOG" | sed "s|^|$name: |"
+	grep '^SKIP ' "$LOG" | sed "s|^|$name: |"
 	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
 		echo "$name: FAIL exited with status $rc"; tail -n 5 "$LOG" | sed "s|^|$name:   |"
 		f=1
 	fi
-	if [ "$p" -eq 0 ] && [ "$f" -eq 0 ]; then
+	if [ "$p" -eq 0 ] && [ "$f" -eq 0 ] && ! grep -q '^SKIP ' "$LOG"; then
 		echo "$name: FAIL asserted nothing"; f=1
 	fi
-	echo "$name: $p passed, $f failed"
+	printf '%s: %d passed, %d failed (%.1f s)\n' "$name" "$p" "$f" "$secs"
+	printf '%.1f %s\n' "$secs" "$name" >>"$TIMES"
 	passed=$((passed + p))
 	failed=$((failed + f))
 }
 
 cd "$ROOT" || exit 2
+echo "tests: $TINFER; PYTHON=$PYTHON ($("$PYTHON" -c 'import torch; print("torch", torch.__version__)' 2>/dev/null || echo "no torch"))"
 for t in "$BUILD"/tests/test_*; do
 	[ -x "$t" ] && run_one "unit/$(basename "$t")" "$t"
 done
@@ -55,7 +77,9 @@ for t in tests/cli/test_*.sh; do
 	[ -f "$t" ] && run_one "cli/$(basename "$t" .sh)" sh "$t"
 done
 for t in tests/parity/test_*.py; do
-	[ -f "$t" ] && run_one "parity/$(basename "$t" .py)" /usr/bin/python3 "$t"
+	[ -f "$t" ] && run_one "parity/$(basename "$t" .py)" "$PYTHON" "$t"
 done
+echo "slowest:"
+sort -rn "$TIMES" | head -n 10 | sed 's/^/  /'
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -19,8 +19,15 @@
 #include <cuda_runtime_api.h>
 #endif
 
+#include <cstdio>
 #include <cstring>
 #include <string>
+
+#include <dlfcn.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #define TCH_AT_LEAST(maj, min) \
 	(TORCH_VERSION_MAJOR > (maj) || (TORCH_VERSION_MAJOR == (maj) && TORCH_VERSION_MINOR >= (min)))
@@ -172,12 +179,98 @@ const char *tch_last_error(void) { return last_error.c_str(); }
 
 const char *tch_version(void) { return TORCH_VERSION; }
 
+// The BLAS library libtorch was linked with, as this process loaded it:
+// Debian's libtorch links libblas.so.3, which the alternatives system points
+// at OpenBLAS, BLIS, ATLAS or netlib's reference BLAS.  NULL when none is
+// loaded under that name (pip wheels carry MKL inside libtorch_cpu).
+static void *blas_handle(void)
+{
+	static void *h = dlopen("libblas.so.3", RTLD_LAZY | RTLD_NOLOAD);
+	return h;
+}
+
+const char *tch_blas(void)
+{
+	static std::string name;
+	if (!name.empty())
+		return name.c_str();
+	void *h = blas_handle();
+	if (!h) {
+		name = "built into libtorch";
+		return name.c_str();
+	}
+	if (auto config = (char *(*)(void))dlsym(h, "openblas_get_config")) {
+		name = config();
+		return name.c_str();
+	}
+	Dl_info info;
+	void *sgemm = dlsym(h, "sgemm_");
+	char real[PATH_MAX];
+	std::string path = sgemm && dladdr(sgemm, &info) && info.dli_fname ? info.dli_fname : "libblas.so.3";
+	if (realpath(path.c_str(), real))
+		path = real;
+	if (path.find("/blas/") != std::string::npos)
+		name = "reference BLAS (" + path + ")";
+	else
+		name = path;
+	return name.c_str();
+}
+
+int tch_blas_reserve(int callers)
+{
+	TRY(-1, {
+		void *h = blas_handle();
+		auto alloc = h ? (void *(*)(int))dlsym(h, "blas_memory_alloc") : nullptr;
+		auto release = h ? (void (*)(void *))dlsym(h, "blas_memory_free") : nullptr;
+		if (!alloc || !release)
+			return 0;
+		// Under an address-space limit (ulimit -v) a reservation that does
+		// not fit would itself retry forever: take only what fits, each
+		// buffer being 128 MiB of address space (BUFFER_SIZE on x86-64) and
+		// a page, with 32 MiB to spare.
+		const double buffer = 129.0 * 1048576.0, spare = 32.0 * 1048576.0;
+		struct rlimit rl;
+		if (getrlimit(RLIMIT_AS, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) {
+			long pages = 0;
+			FILE *f = fopen("/proc/self/statm", "re");
+			if (!f || fscanf(f, "%ld", &pages) != 1)
+				pages = 0;
+			if (f)
+				fclose(f);
+			double left = (double)rl.rlim_cur - (double)pages * (double)sysconf(_SC_PAGESIZE) - spare;
+			int fit = left > 0 ? (int)(left / buffer) : 0;
+			if (fit < 1) {
+				last_error = "the address-space limit (ulimit -v) leaves no room for OpenBLAS's work buffer";
+				return -1;
+			}
+			if (callers > fit)
+				callers = fit;
+		}
+		std::vector<void *> got;
+		for (int i = 0; i < callers; i++)
+			got.push_back(alloc(0));
+		for (void *p : got)
+			release(p);
+		return 1;
+	})
+}
+
 int tch_set_threads(int n)
 {
 	TRY(-1, {
 		if (n < 1)
 			throw std::invalid_argument("thread count must be at least 1");
 		at::set_num_threads(n);
+		// Each thread of the pool sets itself up (and may start threads of
+		// its own) the first time it runs an operator: have that happen now,
+		// not in the middle of a forward pass short of memory, where a
+		// thread that cannot start hangs the pool.
+		// (An operator that libtorch parallelises itself: this file is not
+		// built with OpenMP, so at::parallel_for here would run serially.)
+		{
+			c10::InferenceMode guard;
+			(void)at::ones({(int64_t)n * 64, 4096}).sum({1});
+		}
 		return 0;
 	})
 }

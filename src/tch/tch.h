@@ -2,7 +2,7 @@
  * tch.h — tinfer's C API over libtorch's C++ API.
  *
  * Built into its own shared object, libtinfer_tch.so, which the front end
- * dlopen()s the first time it needs a forward pass (src/engine.c), so that
+ * dlopen()s the first time it needs a forward pass (src/engine/shim.c), so that
  * --help, models, info and early errors never map libtorch.
  *
  * Conventions, as in whisper.h and tch-rs's torch_api.h:
@@ -12,7 +12,7 @@
  *   - every *_free() accepts NULL.
  *
  * The list of entry points is written once, as TCH_API(X) below: tch.cpp
- * defines them, engine.c resolves them with dlsym() into a table.
+ * defines them, engine/shim.c resolves them with dlsym() into a table.
  */
 #ifndef TINFER_TCH_H
 #define TINFER_TCH_H
@@ -24,8 +24,8 @@
 extern "C" {
 #endif
 
-/* Bumped whenever an entry point changes; engine.c refuses a mismatched shim. */
-#define TCH_ABI_VERSION 1
+/* Bumped whenever an entry point changes; engine/shim.c refuses a mismatched shim. */
+#define TCH_ABI_VERSION 2
 
 typedef struct tch_module tch_module; /* a loaded TorchScript module */
 typedef struct tch_value tch_value;   /* an IValue: tensor, tuple, list, dict, ... */
@@ -55,6 +55,17 @@ struct tch_vram {
 	X(const char *, tch_last_error, (void))                                                 \
 	/* libtorch's version, e.g. "1.13.0". */                                                \
 	X(const char *, tch_version, (void))                                                    \
+	/*                                                                                      \
+	 * The BLAS libtorch's matrix products run on: "OpenBLAS 0.3.21 ...",                   \
+	 * "reference BLAS (...)" (netlib's, unoptimised), or what else was found.              \
+	 */                                                                                     \
+	X(const char *, tch_blas, (void))                                                       \
+	/*                                                                                      \
+	 * Takes `callers` work buffers into OpenBLAS's pool now, while memory is               \
+	 * plentiful: OpenBLAS retries forever when it cannot get one later.  1 done,           \
+	 * 0 nothing to do (not OpenBLAS), -1 skipped (tch_last_error says why).                \
+	 */                                                                                     \
+	X(int, tch_blas_reserve, (int callers))                                                 \
 	/* Intra-op threads: set (n >= 1) and get. */                                           \
 	X(int, tch_set_threads, (int n))                                                        \
 	X(int, tch_get_threads, (void))                                                         \

@@ -4,7 +4,7 @@
 set -u
 T=${TINFER:-build/tinfer}
 ROOT=${ROOT:-$(pwd)}
-PY=/usr/bin/python3
+PY=${PYTHON:-/usr/bin/python3}
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/tinfer-cli.XXXXXX")
 trap 'rm -rf "$TMP"' EXIT INT TERM
 SAMPLES="$ROOT/samples"
@@ -49,4 +49,19 @@ except Exception as e:
     ok, why = False, f"{expr}: {type(e).__name__}: {e}"
 print(f"PASS {name}" if ok else f"FAIL {name}: {why}; got {open(path).read()[:400]!r}")
 PYEOF
+}
+
+# min_vm CMD... — the smallest address-space limit (ulimit -v, in KiB, to
+# 8 MiB) under which CMD exits 0 within 60 s, found by bisection between
+# 256 MiB and 8 GiB; 0 when it fails even at 8 GiB.  Out-of-memory tests set their
+# limits from it, since what libtorch, its BLAS and its threads map before
+# the first input differs between machines and libtorch versions.
+min_vm() {
+	_lo=262144 _hi=8388608
+	(ulimit -v $_hi; timeout -k 5 60 "$@" >/dev/null 2>&1) || { echo 0; return; }
+	while [ $((_hi - _lo)) -gt 8192 ]; do
+		_mid=$(((_lo + _hi) / 2))
+		if (ulimit -v $_mid; timeout -k 5 60 "$@" >/dev/null 2>&1); then _hi=$_mid; else _lo=$_mid; fi
+	done
+	echo $_hi
 }

@@ -24,7 +24,7 @@ px = Image.open(r["drawn"]).convert("RGB").getpixel((x1, (y1 + y2) // 2))
 print("PASS draw/outline-colour" if px == (0xFF, 0x38, 0x38) else f"FAIL draw/outline-colour: {px}")
 PYEOF
 expect draw-wrong-task 2 "$T" run -m digits --draw "$TMP/x" "$DIGITS/d0_7.png"
-grep_in draw-wrong-task/message "$TMP/err" 'detect task'
+grep_in draw-wrong-task/message "$TMP/err" "^tinfer: --draw does not apply to model 'digits': its task is classify$"
 
 # thresholds from the command line win over the manifest's
 expect conf-high 0 "$T" run -m faces --conf 0.99 "$P/astronaut.png"

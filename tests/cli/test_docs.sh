@@ -1,8 +1,8 @@
 #!/bin/sh
 # tests/cli/test_docs.sh — the man page and the shell completions cover the
-# interface that `tinfer --help` prints (the option table of src/opts.c):
+# interface that `tinfer --help` prints (the option table of src/cli/opts.c):
 # every long and short option, every command, the SYNOPSIS, and the man
-# page renders without warnings.  Adding an option to src/opts.c without
+# page renders without warnings.  Adding an option to src/cli/opts.c without
 # documenting it makes this fail.
 #
 # Run from the repository root with $TINFER set (tests/run.sh does both).

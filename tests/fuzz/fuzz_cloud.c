@@ -10,7 +10,7 @@
  * a.ply, so that text without a magic goes through the xyz reader too.  A
  * success must describe a consistent cloud; a failure a one-line message.
  */
-#include "cloud.h"
+#include "formats/cloud.h"
 
 #include <math.h>
 #include <stdint.h>

@@ -3,8 +3,8 @@
  * written as a manifest file and every model it names is resolved, as
  * `tinfer run -m NAME --models FILE` would.  `make fuzz` builds and runs it.
  */
-#include "manifest.h"
-#include "msg.h"
+#include "formats/manifest.h"
+#include "sys/msg.h"
 
 #include <stdint.h>
 #include <stdio.h>

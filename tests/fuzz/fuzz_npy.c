@@ -4,7 +4,7 @@
  * `make fuzz` builds it with clang and runs it (FUZZ_SECONDS each) on a
  * corpus seeded from the test fixtures.
  */
-#include "npy.h"
+#include "formats/npy.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -5,7 +5,7 @@
  * `make fuzz` builds it with clang and runs it (FUZZ_SECONDS each) on a
  * corpus seeded from the test fixtures.
  */
-#include "ptar.h"
+#include "formats/ptar.h"
 
 #include <stdlib.h>
 #include <string.h>

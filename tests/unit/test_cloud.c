@@ -4,7 +4,7 @@
  * Run from the repository root.
  */
 #include "check.h"
-#include "cloud.h"
+#include "formats/cloud.h"
 
 #include <math.h>
 #include <stdlib.h>

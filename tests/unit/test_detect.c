@@ -1,6 +1,6 @@
-/* Unit tests for detect.c: decoders, class-wise NMS, mapping boxes back. */
+/* Unit tests for tasks/detect_decode.c: decoders, class-wise NMS, mapping boxes back. */
 #include "check.h"
-#include "detect.h"
+#include "tasks/detect_decode.h"
 
 #include <math.h>
 #include <string.h>

@@ -14,8 +14,8 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "draw.h"
-#include "image.h"
+#include "formats/draw.h"
+#include "formats/image.h"
 
 static char tmpdir[64];
 

@@ -13,7 +13,7 @@
 #include <time.h>
 
 #include "check.h"
-#include "image.h"
+#include "formats/image.h"
 
 #define DIR "tests/data/images/"
 #ifndef JPEG_TOL

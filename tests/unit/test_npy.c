@@ -3,7 +3,7 @@
  * Run from the repository root.
  */
 #include "check.h"
-#include "npy.h"
+#include "formats/npy.h"
 
 #include <errno.h>
 #include <math.h>

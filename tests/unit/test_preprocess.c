@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "check.h"
-#include "preprocess.h"
+#include "formats/preprocess.h"
 
 #define REF_DIR "tests/data/preprocess/"
 

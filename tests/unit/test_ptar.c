@@ -3,7 +3,7 @@
  * and the figures it wrote to expected.txt.  Run from the repository root.
  */
 #include "check.h"
-#include "ptar.h"
+#include "formats/ptar.h"
 
 #include <errno.h>
 #include <stdlib.h>

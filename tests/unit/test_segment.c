@@ -4,7 +4,7 @@
  * parts, and the grid nearest-neighbour search against brute force.
  */
 #include "check.h"
-#include "segment.h"
+#include "tasks/segment_parts.h"
 
 #include <math.h>
 #include <stdlib.h>

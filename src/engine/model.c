@@ -1,0 +1,189 @@
+/* model.c — see model.h. */
+#include "engine/model.h"
+#include "sys/memstat.h"
+#include "sys/msg.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const struct {
+	int dtype;
+	const char *name;
+} precisions[] = {{TCH_F32, "fp32"}, {TCH_F16, "fp16"}, {TCH_BF16, "bf16"}};
+
+const char *model_dtype_name(int dtype)
+{
+	for (size_t i = 0; i < sizeof precisions / sizeof precisions[0]; i++)
+		if (precisions[i].dtype == dtype)
+			return precisions[i].name;
+	return "?";
+}
+
+int model_dtype_parse(const char *name)
+{
+	for (size_t i = 0; i < sizeof precisions / sizeof precisions[0]; i++)
+		if (!strcmp(precisions[i].name, name))
+			return precisions[i].dtype;
+	return -1;
+}
+
+size_t tch_elem_size(int t)
+{
+	switch (t) {
+	case TCH_BOOL: case TCH_U8: case TCH_I8: return 1;
+	case TCH_I16: case TCH_F16: case TCH_BF16: return 2;
+	case TCH_I32: case TCH_F32: return 4;
+	default: return 8;
+	}
+}
+
+int model_float_type(const struct model *m)
+{
+	return m->autocast ? TCH_F32 : m->dtype;
+}
+
+/* The device `want` names, as libtorch spells it; -1 with err when absent. */
+static int pick_device(struct model *m, const char *want, char *err, size_t errlen)
+{
+	int ndev = m->T->tch_cuda_device_count();
+	if (!strcmp(want, "auto")) {
+		snprintf(m->device, sizeof m->device, "%s", ndev > 0 ? "cuda:0" : "cpu");
+	} else if (!strncmp(want, "cuda", 4)) {
+		int idx = want[4] == ':' ? (int)strtol(want + 5, NULL, 10) : 0; /* validated in opts.c */
+		if (idx >= ndev) {
+			msg_fmt(err, errlen, "--device %s: %s", want,
+			        m->T->tch_cuda_compiled() ? "no such CUDA device"
+			                                  : "this build of tinfer has no CUDA (make LIBTORCH=...)");
+			return -1;
+		}
+		snprintf(m->device, sizeof m->device, "cuda:%d", idx);
+	} else {
+		snprintf(m->device, sizeof m->device, "cpu");
+	}
+	m->dev_index = !strncmp(m->device, "cuda:", 5) ? (int)strtol(m->device + 5, NULL, 10) : -1;
+	return 0;
+}
+
+/*
+ * The BLAS matters more than anything else on the CPU: Debian's default
+ * libblas.so.3 is netlib's reference implementation, ~30x slower than
+ * OpenBLAS on a ViT's matrix products.  Says so once.  With OpenBLAS, takes
+ * one work buffer per thread that may call it now: OpenBLAS retries forever
+ * when it cannot get one later, so under memory pressure a forward pass
+ * would hang instead of failing (and halving the batch).  When not even one
+ * fits (a tight ulimit -v), any matrix product would hang: -1 with err.
+ */
+static int check_blas(const struct tch_api *T, int threads, char *err, size_t errlen)
+{
+	const char *blas = T->tch_blas();
+	if (!strncmp(blas, "reference BLAS", 14))
+		msg_warn("libtorch runs on the %s: matrix products are ~30x slower than with OpenBLAS "
+		         "(apt-get install libopenblas0-pthread)", blas);
+	if (T->tch_blas_reserve(threads) < 0) {
+		msg_fmt(err, errlen, "out of memory before the first input: %s", T->tch_last_error());
+		return -1;
+	}
+	return 0;
+}
+
+int model_open(struct model *m, const char *file, const char *name, const struct model_params *p, char *err,
+               size_t errlen)
+{
+	memset(m, 0, sizeof *m);
+	m->dev_index = -1;
+	m->dtype = p->dtype;
+	m->autocast = p->autocast;
+	m->layout_auto = !strcmp(p->memory_format, "auto");
+	/* Channels-last convolutions are about twice as fast on the CPU (Tiny
+	 * YOLOv2 at batch 8: 1143 -> 563 ms) for the same numbers up to float
+	 * rounding (1e-4 on its logits). */
+	m->channels_last = strcmp(p->memory_format, "contiguous") != 0;
+	m->t_load0 = now_ms();
+	if (!(m->T = engine_get(err, errlen)))
+		return EXIT_MODEL;
+	m->T->tch_set_threads((int)p->threads);
+	if (check_blas(m->T, (int)p->threads, err, errlen) < 0)
+		return EXIT_OOM;
+	if (pick_device(m, p->device, err, errlen) < 0)
+		return EXIT_USAGE;
+	/* On the CPU the profiling executor's optimisations bring no fusion with
+	 * libtorch's defaults, and its profiling runs make the first forward pass
+	 * ~10x slower (53 ms against 6 ms for the digits model): off.  On CUDA
+	 * its fusers can pay for themselves over a batch job: left on. */
+	m->T->tch_set_optimize(m->dev_index >= 0);
+	if (m->dev_index >= 0)
+		m->T->tch_cuda_reset_peaks(m->dev_index);
+	if (!(m->mod = m->T->tch_module_load(file, m->device, m->dtype))) {
+		msg_fmt(err, errlen, "model '%s': cannot load '%s': %s", name, file, m->T->tch_last_error());
+		return EXIT_MODEL;
+	}
+	m->t_load1 = now_ms();
+	m->ram_after_load = mem_rss();
+	if (m->dev_index >= 0) {
+		struct tch_vram v;
+		if (m->T->tch_cuda_vram(m->dev_index, &v) == 0)
+			m->vram_load_peak = v.peak_allocated;
+		m->T->tch_cuda_reset_peaks(m->dev_index);
+	}
+	return 0;
+}
+
+void model_close(struct model *m)
+{
+	if (m->T && m->mod)
+		m->T->tch_module_free(m->mod);
+	m->mod = NULL;
+}
+
+int model_fall_back(struct model *m, const char *why)
+{
+	int next;
+	if (m->autocast) {
+		m->autocast = 0;
+		snprintf(m->fallback, sizeof m->fallback, "autocast kernels missing on %s: ran without", m->device);
+		msg_warn("%s (%s)", m->fallback, why);
+		return 1;
+	}
+	if (m->dtype == TCH_F32)
+		return 0;
+	next = m->dtype == TCH_F16 && m->dev_index < 0 ? TCH_BF16 : TCH_F32;
+	if (m->T->tch_module_to_dtype(m->mod, next) < 0)
+		return 0;
+	snprintf(m->fallback, sizeof m->fallback, "%s kernels missing on %s", model_dtype_name(m->dtype),
+	         m->dev_index < 0 ? "cpu" : m->device);
+	msg_warn("%s: running in %s (%s)", m->fallback, model_dtype_name(next), why);
+	m->dtype = next;
+	return 1;
+}
+
+tch_value *model_forward(struct model *m, const void *host, int src, const int64_t *shape, int ndim, int *oom,
+                         char *err, size_t errlen)
+{
+	const struct tch_api *T = m->T;
+	int floating = src == TCH_F16 || src == TCH_F32 || src == TCH_F64;
+
+	*oom = 0;
+	for (;;) {
+		tch_value *in, *out = NULL;
+		in = T->tch_tensor_from(host, src, shape, ndim, floating ? model_float_type(m) : src, m->device,
+		                        ndim == 4 && m->channels_last);
+		if (in)
+			out = T->tch_module_call(m->mod, "forward", &in, 1, m->autocast);
+		T->tch_value_free(in);
+		if (out)
+			return out;
+		msg_fmt(err, errlen, "%s", T->tch_last_error());
+		if ((*oom = T->tch_error_is_oom(err)))
+			return NULL;
+		if (T->tch_error_is_dtype_missing(err) && model_fall_back(m, err))
+			continue;
+		if (ndim == 4 && m->channels_last && m->layout_auto) {
+			/* e.g. a model that view()s its input: contiguous from now on */
+			m->channels_last = 0;
+			msg_warn("channels-last input failed (%s): running contiguous", err);
+			continue;
+		}
+		return NULL;
+	}
+}

@@ -1,0 +1,84 @@
+/* shim.c — see shim.h. */
+#include "engine/shim.h"
+#include "sys/msg.h"
+#include "sys/paths.h"
+
+#include <dlfcn.h>
+#include <signal.h>
+#include <stdio.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static struct tch_api api; /* filled once; the process uses one shim */
+static int loaded;
+
+/*
+ * libtorch's static initialisers allocate, and throw where nothing can
+ * catch when memory is short (a tight ulimit -v): the C++ runtime aborts.
+ * While the shim loads, an abort ends the process with one line and exit
+ * status 4 instead of a core dump.  Records already written stay written.
+ */
+static void on_load_abort(int sig)
+{
+	static const char line[] = "tinfer: libtorch aborted while loading: out of memory (is ulimit -v too low?)\n";
+	(void)sig;
+	if (write(2, line, sizeof line - 1) < 0)
+		_exit(EXIT_OOM);
+	_exit(EXIT_OOM);
+}
+
+/*
+ * dlopen()s path; NULL with a reason in err when that fails.  Lazy binding,
+ * as a program linked against libtorch gets: resolving all of libtorch's
+ * symbols up front costs ~60 ms of a ~500 ms load, and a libtorch that does
+ * not match the shim fails here anyway, on its soname.
+ */
+static void *open_shim(const char *path, char *err, size_t errlen)
+{
+	struct sigaction sa = {.sa_handler = on_load_abort}, old;
+	void *h;
+	sigaction(SIGABRT, &sa, &old);
+	h = dlopen(path, RTLD_LAZY | RTLD_LOCAL);
+	sigaction(SIGABRT, &old, NULL);
+	if (!h)
+		msg_fmt(err, errlen, "cannot load the libtorch shim: %s", dlerror());
+	return h;
+}
+
+const struct tch_api *engine_get(char *err, size_t errlen)
+{
+	char path[PATH_MAX];
+	const char *env = getenv("TINFER_TCH_LIB");
+	void *h = NULL;
+
+	if (loaded)
+		return &api;
+	if (env && *env)
+		h = open_shim(env, err, errlen);
+	else if (path_find(PATH_SHIM, path, sizeof path) == 0)
+		h = open_shim(path, err, errlen);
+	else
+		msg_fmt(err, errlen, "cannot find the libtorch shim: looked next to the program and at %s", path);
+	if (!h)
+		return NULL;
+#define TCH_RESOLVE(ret, name, args)                                                     \
+	*(void **)&api.name = dlsym(h, #name);                                           \
+	if (!api.name) {                                                                 \
+		msg_fmt(err, errlen, "libtorch shim lacks %s: rebuild tinfer", #name);   \
+		dlclose(h);                                                              \
+		return NULL;                                                             \
+	}
+	TCH_API(TCH_RESOLVE)
+#undef TCH_RESOLVE
+	if (api.tch_abi_version() != TCH_ABI_VERSION) {
+		msg_fmt(err, errlen, "libtorch shim has ABI %d, tinfer wants %d: reinstall",
+		        api.tch_abi_version(), TCH_ABI_VERSION);
+		dlclose(h);
+		return NULL;
+	}
+	loaded = 1;
+	return &api;
+}
+
