@@ -99,6 +99,13 @@ $(BUILD)/fuzzers/%: tests/fuzz/%.c $(LIBOBJS)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -fsanitize=fuzzer $< $(LIBOBJS) -o $@ $(LIBS)
 
+# The whole suite once more, built against libtorch 2.6 in a Debian trixie
+# root kept in /var/cache/tinfer (tools/libtorch2.sh; root, debootstrap;
+# LIBTORCH2=skip to skip).  CI runs it after make check.
+.PHONY: check-libtorch2
+check-libtorch2:
+	@sh tools/libtorch2.sh $(BUILD)-libtorch2
+
 deps:
 	@sh tools/deps.sh
 

@@ -29,6 +29,10 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#if (defined(__x86_64__) || defined(__i386__))
+#include <cpuid.h>
+#endif
+
 #define TCH_AT_LEAST(maj, min) \
 	(TORCH_VERSION_MAJOR > (maj) || (TORCH_VERSION_MAJOR == (maj) && TORCH_VERSION_MINOR >= (min)))
 
@@ -372,9 +376,33 @@ int tch_error_is_dtype_missing(const char *err)
 	       (strstr(err, "'Half'") || strstr(err, "'BFloat16'"));
 }
 
+// libtorch 2.x's oneDNN (3.x) blocks its channels-last convolutions by the
+// per-core cache sizes CPUID reports (leaf 4 on Intel, 0x8000001D on AMD).
+// Some VMs zero both leaves; oneDNN 3.7 then computes wrong 1x1 convolutions
+// (errors of whole units at batch >= 2) and can die of SIGFPE.  There, ATen's
+// own convolutions are used instead; 1.13's oneDNN 2.x is not affected.
+static void avoid_onednn_without_cache_sizes()
+{
+#if TCH_AT_LEAST(2, 0) && (defined(__x86_64__) || defined(__i386__))
+	static bool done = false;
+	unsigned a = 0, b = 0, c = 0, d = 0;
+	bool known = false;
+	if (done)
+		return;
+	done = true;
+	if (__get_cpuid_count(4, 0, &a, &b, &c, &d) && (a & 0x1f))
+		known = true;
+	if (__get_cpuid_count(0x8000001d, 0, &a, &b, &c, &d) && (a & 0x1f))
+		known = true;
+	if (!known)
+		at::globalContext().setUserEnabledMkldnn(false);
+#endif
+}
+
 tch_module *tch_module_load(const char *path, const char *device, int dtype)
 {
 	TRY(nullptr, {
+		avoid_onednn_without_cache_sizes();
 		c10::Device dev(device);
 		// Loading with a device maps every storage straight onto it: no
 		// full host copy of the weights when dev is CUDA.
