@@ -65,7 +65,7 @@ BUILD=${1:-build-libtorch2}
 
 # The packages: tools/deps.sh's lists are the one source of truth.
 pkgs_of() { sed -n "s/^$1=\"\(.*\)\"$/\1/p" "$SRC/tools/deps.sh"; }
-PKGS=$(printf '%s\n' $(pkgs_of BUILD_PKGS) $(pkgs_of TEST_PKGS) $EXTRA_PKGS | sort -u)
+PKGS=$(printf '%s\n' $(pkgs_of BUILD_PKGS) $(pkgs_of RUN_PKGS) $(pkgs_of TEST_PKGS) $EXTRA_PKGS | sort -u)
 echo "$PKGS" | grep -qx libtorch-dev || die 2 "cannot read BUILD_PKGS/TEST_PKGS from tools/deps.sh"
 
 # The Debian archive this machine's apt uses for bookworm, asked for trixie.

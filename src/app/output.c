@@ -1,5 +1,6 @@
 /* output.c — see output.h. */
 #include "app/output.h"
+#include "sys/text.h"
 #include "sys/msg.h"
 
 #include <errno.h>
@@ -51,7 +52,37 @@ int output_write(struct output *out, const json_t *rec)
 		off += (size_t)w;
 	}
 	free(s);
+	out->records++;
 	return 0;
+}
+
+int output_set_input(json_t *rec, const char *name)
+{
+	size_t n = strlen(name);
+	char *lossy, *b64;
+	if (text_is_utf8(name, n))
+		return json_object_set_new(rec, "input", json_string(name));
+	lossy = text_utf8_lossy(name, n);
+	b64 = text_base64((const unsigned char *)name, n);
+	if (!lossy || !b64 || json_object_set_new(rec, "input", json_string(lossy)) < 0 ||
+	    json_object_set_new(rec, "input_bytes", json_string(b64)) < 0) {
+		free(lossy);
+		free(b64);
+		return -1;
+	}
+	free(lossy);
+	free(b64);
+	return 0;
+}
+
+char *output_record_input(const json_t *rec)
+{
+	const char *b64 = json_string_value(json_object_get(rec, "input_bytes"));
+	const char *name = json_string_value(json_object_get(rec, "input"));
+	size_t len;
+	if (b64)
+		return (char *)text_unbase64(b64, &len);
+	return name ? strdup(name) : NULL;
 }
 
 int output_close(struct output *out, char *err, size_t errlen)

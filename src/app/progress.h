@@ -10,14 +10,17 @@
 
 struct progress {
 	int on;
-	size_t total;
 	double t0, last;            /* ms */
 };
 
 /* when: "auto" (stderr is a terminal), "always", "never". */
-void progress_start(struct progress *p, const char *when, int quiet, size_t total);
-/* Redraws the line (at most every 200 ms, and always when done == total). */
-void progress_update(struct progress *p, size_t done, size_t failed);
+void progress_start(struct progress *p, const char *when, int quiet);
+/*
+ * Redraws the line (at most every 200 ms, and always when all are done):
+ * done of total (total_known: the list was read to its end; else "so far"
+ * and no ETA), failed, items/s, ETA, RSS.
+ */
+void progress_update(struct progress *p, size_t done, size_t failed, size_t total, int total_known);
 /* Clears the line. */
 void progress_end(struct progress *p);
 

@@ -68,7 +68,7 @@ json_t *report_config(const struct run_stats *st, const struct model_spec *spec)
 	return o;
 }
 
-void report_write(const struct run_stats *st, const struct model_spec *spec, const char *path, int quiet)
+int report_write(const struct run_stats *st, const struct model_spec *spec, const char *path, int quiet)
 {
 	double total_s = (st->t_end - st->t_start) / 1000.0;
 	int64_t peak = mem_peak_rss();
@@ -82,7 +82,7 @@ void report_write(const struct run_stats *st, const struct model_spec *spec, con
 			         spec->name ? spec->name : "?", st->device, model_dtype_name(st->dtype),
 			         st->autocast ? "+autocast" : "",
 			         st->t_load1 > 0 ? (st->t_load1 - st->t_load0) / 1000.0 : 0.0, (double)peak / 1048576.0);
-		return;
+		return 0;
 	}
 	o = report_config(st, spec);
 	json_object_set_new(o, "batch_size", json_integer(st->batch_size));
@@ -91,10 +91,17 @@ void report_write(const struct run_stats *st, const struct model_spec *spec, con
 	json_object_set_new(o, "failed", json_integer((json_int_t)st->failed));
 	json_object_set_new(o, "skipped", json_integer((json_int_t)st->skipped));
 	json_object_set_new(o, "oom_retries", json_integer(st->oom_retries));
+	json_object_set_new(o, "records", json_integer((json_int_t)st->records));
+	json_object_set_new(o, "not_run", json_integer((json_int_t)st->not_run));
+	json_object_set_new(o, "error", st->error ? json_string(st->error) : json_null());
+	json_object_set_new(o, "interrupted", st->interrupted ? json_string(st->interrupted) : json_null());
 	t = json_object_get(o, "time_ms");
 	json_object_set_new(t, "first_result", report_ms(st->t_start, st->t_first_result));
 	json_object_set_new(t, "total", report_ms(st->t_start, st->t_end));
+	json_object_set_new(t, "decode", json_real(num_round(st->decode_ms, 1)));
 	json_object_set_new(t, "forward", json_real(num_round(st->forward_ms, 1)));
+	json_object_set_new(t, "post", json_real(num_round(st->post_ms, 1)));
+	json_object_set_new(t, "wait", json_real(num_round(st->wait_ms, 1)));
 	json_object_set_new(o, "items_per_s", json_real(total_s > 0 ? num_round((double)st->ok / total_s, 2) : 0.0));
 	json_object_set_new(json_object_get(o, "ram_bytes"), "peak", bytes_or_null(peak));
 	json_object_set_new(json_object_get(o, "vram_bytes"), "peak_allocated", bytes_or_null(st->vram_peak_allocated));
@@ -104,8 +111,13 @@ void report_write(const struct run_stats *st, const struct model_spec *spec, con
 		fputc('\n', stderr);
 	} else {
 		FILE *f = fopen(path, "we");
-		if (!f || json_dumpf(o, f, OUTPUT_JSON_FLAGS) < 0 || fputc('\n', f) == EOF || fclose(f) != 0)
+		int bad = !f || json_dumpf(o, f, OUTPUT_JSON_FLAGS) < 0 || fputc('\n', f) == EOF;
+		if ((f && fclose(f) != 0) || bad) {
 			msg_error("--report '%s': %s", path, strerror(errno));
+			json_decref(o);
+			return -1;
+		}
 	}
 	json_decref(o);
+	return 0;
 }

@@ -31,6 +31,13 @@ struct run_stats {
 	/* milliseconds on the monotonic clock; 0 = did not happen */
 	double t_start, t_load0, t_load1, t_first_result, t_end;
 	double forward_ms;          /* time spent in forward passes (segment: in the model calls and merge) */
+	double post_ms;             /* the task turning outputs into records */
+	double decode_ms;           /* reading, decoding, preprocessing (all decoding threads together) */
+	double wait_ms;             /* the model waiting for its next batch, after the first */
+	size_t records;             /* records written */
+	size_t not_run;             /* inputs read that got no record (interrupted, fatal error) */
+	const char *error;          /* the fatal error, NULL when none */
+	const char *interrupted;    /* "SIGINT", "SIGTERM", "SIGPIPE", or NULL */
 	int64_t ram_start, ram_after_load;
 	int64_t vram_load_peak, vram_peak_allocated, vram_peak_reserved; /* 0 = none (CPU) */
 };
@@ -54,9 +61,9 @@ json_t *report_ms(double from, double to);
 
 /*
  * Writes the summary: JSON to path ("-" = stderr) when path is given, else
- * one human line on stderr unless quiet.  Problems writing it are reported
- * on stderr and otherwise ignored: the results are what matter.
+ * one human line on stderr unless quiet.  Returns 0, or -1 after saying on
+ * stderr why the report could not be written (a failed run: exit 5).
  */
-void report_write(const struct run_stats *st, const struct model_spec *spec, const char *path, int quiet);
+int report_write(const struct run_stats *st, const struct model_spec *spec, const char *path, int quiet);
 
 #endif

@@ -13,7 +13,7 @@
 enum opt_id {
 	O_MODEL, O_MODELS, O_TASK, O_DEVICE, O_DTYPE, O_HALF, O_AUTOCAST, O_BATCH, O_THREADS,
 	O_OUTPUT, O_REPORT, O_FILES_FROM, O_RECURSIVE, O_NULL, O_QUIET, O_TOP_K,
-	O_MAX_PIXELS, O_FAST_DECODE, O_SAVE_DIR, O_JSON, O_RESUME, O_SHARD, O_PROGRESS, O_CONF, O_IOU, O_MAX_DET, O_DRAW, O_MEMORY_FORMAT, O_POINTS, O_PROMPTS, O_PROMPT_BATCH, O_SEED, O_MIN_SCORE, O_WARMUP, O_ITERS, O_INPUT, O_FORMAT, O_BASELINE, O_TOLERANCE,
+	O_MAX_PIXELS, O_FAST_DECODE, O_SAVE_DIR, O_IMAGE_STREAM, O_EVERY, O_CROP_FROM, O_CROP_PAD, O_DECODE_THREADS, O_JSON, O_RESUME, O_SHARD, O_PROGRESS, O_CONF, O_IOU, O_MAX_DET, O_DRAW, O_MEMORY_FORMAT, O_POINTS, O_PROMPTS, O_PROMPT_BATCH, O_SEED, O_MIN_SCORE, O_WARMUP, O_ITERS, O_INPUT, O_FORMAT, O_BASELINE, O_TOLERANCE,
 	O_MEMORY_TRACE, O_PLOT, O_HELP, O_VERSION
 };
 
@@ -61,6 +61,11 @@ static const struct option_def table[] = {
 	{O_MAX_PIXELS, 0, "max-pixels", "N", C_RB, NULL, 0, SCOPE_IMAGES, "refuse larger images (default 100000000)"},
 	{O_FAST_DECODE, 0, "fast-decode", NULL, C_RB, NULL, 0, SCOPE_IMAGES, "JPEG: decode at reduced scale when the target is smaller"},
 	{O_SAVE_DIR, 0, "save-dir", "DIR", C_RUN, NULL, D, SCOPE_TASK, "write raw outputs as .npy files there"},
+	{O_IMAGE_STREAM, 0, "image-stream", NULL, C_RUN, NULL, 0, SCOPE_IMAGES, "stdin is concatenated PNG/JPEG images (ffmpeg -f image2pipe): one input each, named -#FRAME"},
+	{O_EVERY, 0, "every", "N", C_RUN, NULL, 0, SCOPE_IMAGES, "with --image-stream: keep one image in N (default 1)"},
+	{O_CROP_FROM, 0, "crop-from", "FILE", C_RUN, NULL, F, SCOPE_IMAGES, "inputs are the boxes of detect records in FILE (- = stdin), cut from their images"},
+	{O_CROP_PAD, 0, "crop-pad", "X", C_RUN, NULL, 0, SCOPE_IMAGES, "with --crop-from: widen each box by X of its size on every side (default 0)"},
+	{O_DECODE_THREADS, 0, "decode-threads", "N", C_RUN, NULL, 0, 0, "threads that read and decode inputs ahead of the model (default 1)"},
 	{O_JSON, 0, "json", NULL, C_INFO | C_MODELS, NULL, 0, 0, "machine-readable output"},
 	{O_WARMUP, 0, "warmup", "N", C_BENCH, NULL, 0, 0, "bench: untimed iterations first (default 3)"},
 	{O_ITERS, 0, "iters", "N", C_BENCH, NULL, 0, 0, "bench: timed iterations (default 20)"},
@@ -249,7 +254,7 @@ static int set_list(const char *opt, const char *s, long *list, int *n)
 			msg_error("--%s: at most %d values", opt, OPTS_MAXLIST);
 			return -1;
 		}
-		if (parse_long(opt, tok, 1, LONG_MAX, &v) < 0)
+		if (parse_long(opt, tok, 1, 100000000, &v) < 0)
 			return -1;
 		list[(*n)++] = (long)v;
 	}
@@ -260,11 +265,11 @@ static int set_list(const char *opt, const char *s, long *list, int *n)
 	return 0;
 }
 
-/* Stores a long option value, range-checked; -1 on error. */
-static int set_long(const char *opt, const char *s, long lo, long *dst)
+/* Stores a long option value in [lo, hi]; -1 on error. */
+static int set_long(const char *opt, const char *s, long lo, long hi, long *dst)
 {
 	long long v;
-	if (parse_long(opt, s, lo, LONG_MAX, &v) < 0)
+	if (parse_long(opt, s, lo, hi, &v) < 0)
 		return -1;
 	*dst = (long)v;
 	return 0;
@@ -310,14 +315,14 @@ static int apply(struct opts *o, const struct option_def *d, const char *val)
 			return -1;
 		o->batch_size = o->batch_list[0];
 		break;
-	case O_THREADS: return set_long(d->longname, val, 1, &o->threads);
+	case O_THREADS: return set_long(d->longname, val, 1, 4096, &o->threads);
 	case O_OUTPUT: o->output = val; break;
 	case O_REPORT: o->report = val; break;
 	case O_FILES_FROM: o->files_from = val; break;
 	case O_RECURSIVE: o->recursive = 1; break;
 	case O_NULL: o->null_sep = 1; break;
 	case O_QUIET: o->quiet = 1; break;
-	case O_TOP_K: return set_long(d->longname, val, 1, &o->top_k);
+	case O_TOP_K: return set_long(d->longname, val, 1, 1000000, &o->top_k);
 	case O_MAX_PIXELS:
 		if (parse_long(d->longname, val, 1, LLONG_MAX, &ll) < 0)
 			return -1;
@@ -345,21 +350,26 @@ static int apply(struct opts *o, const struct option_def *d, const char *val)
 	case O_MEMORY_FORMAT: o->memory_format = val; break;
 	case O_CONF: return parse_double(d->longname, val, 0.0, 1.0, &o->conf);
 	case O_IOU: return parse_double(d->longname, val, 0.0, 1.0, &o->iou);
-	case O_MAX_DET: return set_long(d->longname, val, 1, &o->max_det);
+	case O_MAX_DET: return set_long(d->longname, val, 1, 1000000, &o->max_det);
 	case O_DRAW: o->draw_dir = val; break;
 	case O_POINTS:
 		if (set_list(d->longname, val, o->points_list, &o->n_points) < 0)
 			return -1;
 		o->points = o->points_list[0];
 		break;
-	case O_PROMPTS: return set_long(d->longname, val, 1, &o->prompts);
+	case O_PROMPTS: return set_long(d->longname, val, 1, 100000000, &o->prompts);
 	case O_PROMPT_BATCH:
 		if (set_list(d->longname, val, o->prompt_batch_list, &o->n_prompt_batch) < 0)
 			return -1;
 		o->prompt_batch = o->prompt_batch_list[0];
 		break;
-	case O_WARMUP: return set_long(d->longname, val, 0, &o->warmup);
-	case O_ITERS: return set_long(d->longname, val, 1, &o->iters);
+	case O_WARMUP: return set_long(d->longname, val, 0, 1000000, &o->warmup);
+	case O_ITERS: return set_long(d->longname, val, 1, 1000000, &o->iters);
+	case O_IMAGE_STREAM: o->image_stream = 1; break;
+	case O_EVERY: return set_long(d->longname, val, 1, 1000000000, &o->every);
+	case O_CROP_FROM: o->crop_from = val; break;
+	case O_CROP_PAD: return parse_double(d->longname, val, 0.0, 100.0, &o->crop_pad);
+	case O_DECODE_THREADS: return set_long(d->longname, val, 1, 64, &o->decode_threads);
 	case O_INPUT: o->bench_input = val; break;
 	case O_FORMAT: o->format = val; break;
 	case O_BASELINE: o->baseline = val; break;
@@ -375,6 +385,15 @@ static int apply(struct opts *o, const struct option_def *d, const char *val)
 	case O_HELP: o->cmd = CMD_HELP; break;
 	case O_VERSION: o->cmd = CMD_VERSION; break;
 	}
+	return 0;
+}
+
+/* 1 when the option with this id was on the command line. */
+static int was_given(const struct opts *o, enum opt_id id)
+{
+	for (int i = 0; i < NOPTS; i++)
+		if (table[i].id == (int)id)
+			return o->given[i];
 	return 0;
 }
 
@@ -515,8 +534,8 @@ int opts_parse(int argc, char **argv, struct opts *o)
 		return -1;
 	}
 	o->cmd = cmd;
-	/* $TINFER_DEVICE matters to run only; -d overrides it. */
-	if (cmd == CMD_RUN && env && *env && !strcmp(o->device, "auto") && !device_given) {
+	/* $TINFER_DEVICE matters to run and bench; -d overrides it. */
+	if ((cmd == CMD_RUN || cmd == CMD_BENCH) && env && *env && !strcmp(o->device, "auto") && !device_given) {
 		if (check_device(env) < 0) {
 			msg_error("(the device came from $TINFER_DEVICE)");
 			return -1;
@@ -542,6 +561,14 @@ int opts_parse(int argc, char **argv, struct opts *o)
 	}
 	if (cmd == CMD_RUN && (o->n_batch > 1 || o->n_points > 1 || o->n_prompt_batch > 1)) {
 		msg_error("lists of values (1,8,32) are for 'bench'; 'run' takes one");
+		return -1;
+	}
+	if (o->every > 1 && !o->image_stream) {
+		msg_error("--every picks images of an --image-stream: give both");
+		return -1;
+	}
+	if (was_given(o, O_CROP_PAD) && !o->crop_from) {
+		msg_error("--crop-pad widens the boxes of --crop-from: give both");
 		return -1;
 	}
 	if (o->plot && !o->memory_trace) {

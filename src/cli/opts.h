@@ -77,6 +77,11 @@ struct opts {
 	long long max_pixels;
 	int fast_decode;
 	const char *save_dir;
+	int image_stream;           /* --image-stream */
+	long every;                 /* --every N */
+	const char *crop_from;      /* --crop-from FILE, "-" = stdin */
+	double crop_pad;
+	long decode_threads;        /* 0 = chosen from the cores and the device */
 	int json;                   /* info, models: --json */
 	int resume;                 /* skip inputs with an ok record in -o FILE */
 	long shard_i, shard_n;      /* --shard I/N; shard_n 0 = all */

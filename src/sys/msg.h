@@ -13,8 +13,10 @@ enum exit_code {
 	EXIT_SOME_FAILED = 1, /* the run finished and some inputs failed */
 	EXIT_USAGE = 2,       /* bad option, bad value, conflicting options */
 	EXIT_MODEL = 3,       /* unknown model, unreadable, not TorchScript, wrong output */
-	EXIT_OOM = 4,         /* out of memory at batch size 1 */
+	EXIT_OOM = 4,         /* out of memory at batch size 1, or --max-vram below the weights */
+	EXIT_WRITE = 5,       /* results, report or saved files could not be written */
 	EXIT_SIGINT = 130,
+	EXIT_SIGPIPE = 141,   /* the reader of the results went away (| head) */
 	EXIT_SIGTERM = 143
 };
 

@@ -75,7 +75,9 @@ expect channels-last-fallback 0 "$T" run -m viewer --models "$TMP/viewer.json" -
 records channels-last-fallback/all-ok "$TMP/out" 'len(R) == 3 and all(r["ok"] for r in R)'
 grep_in channels-last-fallback/warned "$TMP/err" 'channels-last input failed'
 records channels-last-fallback/reported "$TMP/v.json" 'R[0]["memory_format"] == "contiguous"'
-expect channels-last-forced 1 "$T" run -m viewer --models "$TMP/viewer.json" --memory-format channels-last "$DIGITS/d0_7.png"
+# forced, every input fails in the model: the first batch says it is the model's fault (exit 3)
+expect channels-last-forced 3 "$T" run -m viewer --models "$TMP/viewer.json" --memory-format channels-last "$DIGITS/d0_7.png" "$DIGITS/d1_2.png"
+grep_in channels-last-forced/model-error "$TMP/err" "model 'viewer' fails on every input of the first batch: forward pass failed"
 
 # precision switches on the face detector, with their stated tolerance:
 # bf16 autocast keeps the face within 3 px and 0.02 of fp32's score

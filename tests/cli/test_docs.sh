@@ -116,7 +116,6 @@ done
 if command -v fish >/dev/null 2>&1; then
 	check "syntax:$FISH_C" "fish -n fails" fish -n "$FISH_C"
 fi
-exit 0
 
 # completions/ is what the option table generates (make completions)
 for sh in bash zsh fish; do

@@ -43,11 +43,14 @@ expect missing-file 3 "$T" run -m "$TMP/absent.pt" "$DIGITS/d0_7.png"
 echo "not a model" >"$TMP/fake.pt"
 expect not-torchscript 3 "$T" run -m "$TMP/fake.pt" "$TMP/a.npy"
 grep_in not-torchscript/message "$TMP/err" 'not a TorchScript archive'
-# an output the task cannot read: the run stops, every input still gets a record
-expect wrong-output 3 "$T" run -m "$TMP/badcls.pt" --task classify "$TMP/a.npy" "$TMP/b.npy" "$TMP/c.npy"
-records wrong-output/records-for-all "$TMP/out" \
-	'len(R) == 3 and not any(r["ok"] for r in R) and all("not run" in r["error"] for r in R)'
+# an output the task cannot read: the run stops at the first batch (its
+# inputs get "not run" records), and the report counts what got none
+expect wrong-output 3 "$T" run -m "$TMP/badcls.pt" --task classify --report "$TMP/wrong.json" "$TMP/a.npy" "$TMP/b.npy" "$TMP/c.npy"
+records wrong-output/first-batch-records "$TMP/out" \
+	'1 <= len(R) <= 3 and not any(r["ok"] for r in R) and all("not run" in r["error"] for r in R)'
 grep_in wrong-output/message "$TMP/err" 'task classify wants'
+records wrong-output/report "$TMP/wrong.json" \
+	'R[0]["error"] and "task classify wants" in R[0]["error"] and R[0]["records"] + R[0]["not_run"] <= 3 and R[0]["ok"] == 0'
 
 # raw: dict/tuple outputs, batch axis sliced, leaves named by path
 expect raw 0 "$T" run -m "$TMP/raw.pt" -b 2 "$TMP/a.npy" "$TMP/b.npy" "$TMP/c.npy"
