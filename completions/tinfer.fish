@@ -40,7 +40,7 @@ complete -c tinfer -n '__fish_seen_subcommand_from run' -s T -l files-from -r -F
 complete -c tinfer -n '__fish_seen_subcommand_from run' -s r -l recursive -d 'descend into directories'
 complete -c tinfer -n '__fish_seen_subcommand_from run' -s 0 -l null -d 'paths in lists are NUL-separated'
 complete -c tinfer -n '__fish_seen_subcommand_from run' -l resume -d 'with -o FILE: skip inputs that have an ok record there, append the rest'
-complete -c tinfer -n '__fish_seen_subcommand_from run' -l shard -x -d 'only inputs at positions p with p mod N = I'
+complete -c tinfer -n '__fish_seen_subcommand_from run' -l shard -x -d 'only inputs at positions p with p mod N = I; auto: from SLURM_ARRAY_* or JOB_COMPLETION_INDEX/TINFER_SHARDS'
 complete -c tinfer -n '__fish_seen_subcommand_from run' -l progress -x -a 'auto always never' -d 'progress line: auto (stderr is a terminal), always, never'
 complete -c tinfer -n '__fish_seen_subcommand_from run bench info models' -s q -l quiet -d 'no messages on stderr except errors'
 complete -c tinfer -n '__fish_seen_subcommand_from run' -l top-k -x -d 'classify: classes per record (default 5)'

@@ -9,9 +9,13 @@ BUILD_PKGS="gcc g++ make pkg-config libpng-dev libturbojpeg0-dev libjansson-dev 
 # products run ~30x slower on it than on OpenBLAS (a ViT-B/16 forward pass).
 RUN_PKGS="libopenblas0-pthread"
 TEST_PKGS="python3-torch python3-numpy python3-pil python3-skimage parallel strace"
+# The suite's peers, which the tests that need them skip without (and the
+# libtorch 2.6 root does without): a private SLURM cluster (test_slurm),
+# ffmpeg's image streams (test_corpus), rsvg-convert for the bench plot.
+PEER_PKGS="slurmctld slurmd slurm-client munge ffmpeg librsvg2-bin"
 FUZZ_PKGS="clang libclang-rt-14-dev"
 case "${1:-all}" in
-all) want="$BUILD_PKGS $RUN_PKGS $TEST_PKGS" ;;
+all) want="$BUILD_PKGS $RUN_PKGS $TEST_PKGS $PEER_PKGS" ;;
 fuzz) want="$FUZZ_PKGS" ;;
 *) echo "usage: tools/deps.sh [all|fuzz]" >&2; exit 2 ;;
 esac

@@ -45,7 +45,7 @@ static const struct option_def table[] = {
 	{O_RECURSIVE, 'r', "recursive", NULL, C_RUN, NULL, 0, 0, "descend into directories"},
 	{O_NULL, '0', "null", NULL, C_RUN, NULL, 0, 0, "paths in lists are NUL-separated"},
 	{O_RESUME, 0, "resume", NULL, C_RUN, NULL, 0, 0, "with -o FILE: skip inputs that have an ok record there, append the rest"},
-	{O_SHARD, 0, "shard", "I/N", C_RUN, NULL, 0, 0, "only inputs at positions p with p mod N = I"},
+	{O_SHARD, 0, "shard", "I/N", C_RUN, NULL, 0, 0, "only inputs at positions p with p mod N = I; auto: from SLURM_ARRAY_* or JOB_COMPLETION_INDEX/TINFER_SHARDS"},
 	{O_PROGRESS, 0, "progress", "WHEN", C_RUN, "auto always never", 0, 0, "progress line: auto (stderr is a terminal), always, never"},
 	{O_QUIET, 'q', "quiet", NULL, C_ALL, NULL, 0, 0, "no messages on stderr except errors"},
 	{O_TOP_K, 0, "top-k", "N", C_RUN, NULL, 0, SCOPE_TASK, "classify: classes per record (default 5)"},
@@ -290,6 +290,79 @@ static int check_device(const char *s)
 	return -1;
 }
 
+/* An environment variable as a whole number in [lo, hi]: 1 with *out, 0 when unset, -1 (said) when bad. */
+static int env_long(const char *name, long lo, long hi, long *out)
+{
+	const char *v = getenv(name);
+	char *end;
+	long long x;
+	if (!v || !*v)
+		return 0;
+	errno = 0;
+	x = strtoll(v, &end, 10);
+	if (errno || *end || x < lo || x > hi) {
+		msg_error("--shard auto: $%s='%s' is not a whole number from %ld to %ld", name, v, lo, hi);
+		return -1;
+	}
+	*out = (long)x;
+	return 1;
+}
+
+/*
+ * --shard auto: this task's shard from the scheduler's environment.  SLURM
+ * job arrays: (SLURM_ARRAY_TASK_ID - SLURM_ARRAY_TASK_MIN) /
+ * SLURM_ARRAY_TASK_STEP of SLURM_ARRAY_TASK_COUNT, for arrays that are one
+ * evenly stepped range (a list such as 1,2,7 has no such numbering and is
+ * refused); Kubernetes Indexed Jobs: JOB_COMPLETION_INDEX of TINFER_SHARDS.
+ */
+static int shard_auto(struct opts *o)
+{
+	long id, min = 0, step = 1, count, max, idx, n;
+	int rc = env_long("SLURM_ARRAY_TASK_ID", 0, 1000000000, &id);
+	if (rc < 0)
+		return -1;
+	if (rc > 0) {
+		if (env_long("SLURM_ARRAY_TASK_MIN", 0, 1000000000, &min) < 0 ||
+		    env_long("SLURM_ARRAY_TASK_STEP", 1, 1000000000, &step) < 0 ||
+		    env_long("SLURM_ARRAY_TASK_COUNT", 1, 1000000, &count) <= 0) {
+			msg_error("--shard auto: a SLURM array task without $SLURM_ARRAY_TASK_COUNT");
+			return -1;
+		}
+		if (env_long("SLURM_ARRAY_TASK_MAX", 0, 1000000000, &max) > 0 && max != min + (count - 1) * step) {
+			msg_error("--shard auto: the array %ld-%ld:%ld of %ld tasks is not one evenly stepped range: use --shard I/N",
+			          min, max, step, count);
+			return -1;
+		}
+		if (id < min || (id - min) % step || (id - min) / step >= count) {
+			msg_error("--shard auto: task %ld is not in the array %ld, %ld + %ld, ... (%ld tasks)", id, min, min,
+			          step, count);
+			return -1;
+		}
+		o->shard_i = (id - min) / step;
+		o->shard_n = count;
+		return 0;
+	}
+	if ((rc = env_long("JOB_COMPLETION_INDEX", 0, 1000000, &idx)) < 0)
+		return -1;
+	if (rc > 0) {
+		if ((rc = env_long("TINFER_SHARDS", 1, 1000000, &n)) <= 0) {
+			if (rc == 0)
+				msg_error("--shard auto: a Kubernetes Indexed Job needs $TINFER_SHARDS (its completions)");
+			return -1;
+		}
+		if (idx >= n) {
+			msg_error("--shard auto: $JOB_COMPLETION_INDEX %ld is out of range for $TINFER_SHARDS %ld", idx, n);
+			return -1;
+		}
+		o->shard_i = idx;
+		o->shard_n = n;
+		return 0;
+	}
+	msg_error("--shard auto: no scheduler in the environment (SLURM_ARRAY_TASK_ID, or JOB_COMPLETION_INDEX with "
+	          "TINFER_SHARDS)");
+	return -1;
+}
+
 /* Applies one option; -1 on a bad value. */
 static int apply(struct opts *o, const struct option_def *d, const char *val)
 {
@@ -335,6 +408,8 @@ static int apply(struct opts *o, const struct option_def *d, const char *val)
 	case O_SHARD: {
 		char *slash = strchr(val, '/'), *end;
 		long i, n;
+		if (!strcmp(val, "auto"))
+			return shard_auto(o);
 		errno = 0;
 		i = slash ? strtol(val, &end, 10) : -1;
 		if (!slash || end != slash || errno || (n = strtol(slash + 1, &end, 10), *end || errno) ||

@@ -138,3 +138,18 @@ if command -v script >/dev/null 2>&1; then
 	script -qec "$T run -m digits -q -o /dev/null $TMP/d" /dev/null </dev/null >"$TMP/prog.q" 2>&1
 	if grep -q ETA "$TMP/prog.q"; then fail progress/quiet "progress with -q"; else pass progress/quiet; fi
 fi
+
+# --shard auto from a Kubernetes Indexed Job: the shards partition the inputs
+for k in 0 1 2; do
+	JOB_COMPLETION_INDEX=$k TINFER_SHARDS=3 "$T" run -m digits -j 1 -q --shard auto -o "$TMP/k8s.$k.jsonl" "$TMP/d"
+done
+cat "$TMP/k8s.0.jsonl" "$TMP/k8s.1.jsonl" "$TMP/k8s.2.jsonl" >"$TMP/k8s.all"
+one_ok_each k8s/partition "$TMP/k8s.all"
+records k8s/positions "$TMP/k8s.1.jsonl" "[r['input'] for r in R] == sorted('$TMP/d/' + f for f in __import__('os').listdir('$TMP/d'))[1::3]"
+expect k8s/index-out-of-range 2 env JOB_COMPLETION_INDEX=3 TINFER_SHARDS=3 "$T" run -m digits --shard auto "$TMP/d"
+grep_in k8s/index-message "$TMP/err" 'JOB_COMPLETION_INDEX 3 is out of range for \$TINFER_SHARDS 3'
+expect k8s/no-count 2 env JOB_COMPLETION_INDEX=0 "$T" run -m digits --shard auto "$TMP/d"
+expect shard-auto/no-scheduler 2 env -u SLURM_ARRAY_TASK_ID -u JOB_COMPLETION_INDEX "$T" run -m digits --shard auto "$TMP/d"
+grep_in shard-auto/no-scheduler-message "$TMP/err" 'no scheduler in the environment'
+expect slurm-env/list-array 2 env SLURM_ARRAY_TASK_ID=7 SLURM_ARRAY_TASK_MIN=1 SLURM_ARRAY_TASK_MAX=7 SLURM_ARRAY_TASK_COUNT=3 "$T" run -m digits --shard auto "$TMP/d"
+grep_in slurm-env/list-array-message "$TMP/err" 'not one evenly stepped range'

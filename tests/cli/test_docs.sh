@@ -120,7 +120,6 @@ fi
 # completions/ is what the option table generates (make completions)
 for sh in bash zsh fish; do
 	case $sh in bash) f=$BASH_C ;; zsh) f=$ZSH_C ;; fish) f=$FISH_C ;; esac
-	"$T" completions $sh >"${TMPDIR:-/tmp}/tinfer-comp.$$" 2>/dev/null
-	check "generated:$f" "out of date: run 'make completions'" cmp -s "${TMPDIR:-/tmp}/tinfer-comp.$$" "$f"
-	rm -f "${TMPDIR:-/tmp}/tinfer-comp.$$"
+	"$TINFER" completions $sh >"$TMP/comp" 2>/dev/null
+	check "generated:$f" "out of date: run 'make completions'" cmp -s "$TMP/comp" "$f"
 done

@@ -33,21 +33,12 @@ info() { printf 'INFO %s\n' "$*"; }
 shq() { printf "'%s'" "$(printf '%s' "$1" | sed "s/'/'\\\\''/g")"; } # quoted for sh
 
 # job_command — the shell lines each array task runs, in its own folder, with
-# $TINFER, $INPUTS and SLURM's environment; it must write the task's records
-# to out.$SLURM_ARRAY_TASK_ID.jsonl and exit with tinfer's status.
-#
-# For now a stand-in: the shard I/N is computed here from SLURM's variables
-# and passed as tinfer's existing --shard I/N.  When `--shard auto` exists,
-# replace the whole body of job_command with this one line, and change
-# nothing else (the checks below already expect task t to hold the inputs at
-# positions p with p mod SLURM_ARRAY_TASK_COUNT = (t - MIN) / STEP):
-#	echo '"$TINFER" run -m digits -j 1 -q --shard auto -o "out.$SLURM_ARRAY_TASK_ID.jsonl" "$INPUTS"'
+# $TINFER, $INPUTS and SLURM's environment; it writes the task's records to
+# out.$SLURM_ARRAY_TASK_ID.jsonl and exits with tinfer's status.  The shard
+# comes from SLURM's variables (--shard auto): task t holds the inputs at
+# positions p with p mod SLURM_ARRAY_TASK_COUNT = (t - MIN) / STEP.
 job_command() {
-	cat <<'EOF'
-I=$(((SLURM_ARRAY_TASK_ID - SLURM_ARRAY_TASK_MIN) / ${SLURM_ARRAY_TASK_STEP:-1}))
-N=$SLURM_ARRAY_TASK_COUNT
-"$TINFER" run -m digits -j 1 -q --shard "$I/$N" -o "out.$SLURM_ARRAY_TASK_ID.jsonl" "$INPUTS"
-EOF
+	echo '"$TINFER" run -m digits -j 1 -q --shard auto -o "out.$SLURM_ARRAY_TASK_ID.jsonl" "$INPUTS"'
 }
 
 # the job script: the command above, the task's exit status in exit.ID
