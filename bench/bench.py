@@ -25,11 +25,13 @@ import sys
 import tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-BUILD = os.path.join(ROOT, "build")
+# BUILD: the build directory, relative to the source root (as for make);
+# make check-libtorch2's root uses build-libtorch2 (see bench/README.md).
+BUILD = os.path.join(ROOT, os.environ.get("BUILD", "build"))
 TINFER = os.path.join(BUILD, "tinfer")
 MEASURE = os.path.join(BUILD, "bench", "measure")
 MINIMAL = os.path.join(BUILD, "bench", "minimal")
-PY = "/usr/bin/python3"
+PY = os.environ.get("PYTHON", "/usr/bin/python3")
 PY_SCRIPT = os.path.join(ROOT, "bench", "py_classify.py")
 MODELS = os.path.join(ROOT, "samples", "models.json")
 MODEL_NAME = "digits"
@@ -55,9 +57,11 @@ def build(tinfer):
             raise SystemExit("bench: %s is not an executable" % tinfer)
     elif not (os.access(TINFER, os.X_OK) and os.path.exists(os.path.join(BUILD, "libtinfer_tch.so"))):
         log("bench: building tinfer (make)")
-        subprocess.run(["make", "-C", ROOT, "-s"], check=True, stdout=sys.stderr)
-    log("bench: building build/bench/minimal and build/bench/measure")
-    subprocess.run(["make", "-C", os.path.join(ROOT, "bench"), "-s"], check=True, stdout=sys.stderr)
+        subprocess.run(["make", "-C", ROOT, "-s", "BUILD=" + os.path.relpath(BUILD, ROOT)], check=True,
+                       stdout=sys.stderr)
+    log("bench: building %s and %s" % (MINIMAL, MEASURE))
+    subprocess.run(["make", "-C", os.path.join(ROOT, "bench"), "-s", "OUT=" + os.path.join(BUILD, "bench")],
+                   check=True, stdout=sys.stderr)
 
 
 def write_pngs(folder, n):
@@ -302,8 +306,8 @@ def render(a, info, cli, res, reports, agree):
     w("- date: %s" % info["date"])
     w("- machine: %s, %s, %s RAM, Linux %s; load average at start %s" %
       (info["cpu"], info["cores"], info["mem"], info["kernel"], info["load"]))
-    w("- libtorch %s (tinfer and the minimal C++ program); Python baseline: /usr/bin/python3, torch %s" %
-      (info["libtorch"], info["pytorch"]))
+    w("- libtorch %s (tinfer and the minimal C++ program); Python baseline: %s, torch %s" %
+      (info["libtorch"], PY, info["pytorch"]))
     w("- %s; model `digits` (samples/models/mnist.pt); %d intra-op thread(s) for all three programs; "
       "batch figures: %d PNG images (held-out digits) at batch %d" % (info["tinfer"], a.threads, a.images, a.batch))
     w("- every figure is the median of %d runs, each a fresh process, interleaved round by round; "

@@ -19,6 +19,10 @@ export BUILD
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 export ROOT
 export TINFER="$ROOT/$BUILD/tinfer"
+if [ ! -x "$TINFER" ]; then
+	echo "tests/run.sh: no $BUILD/tinfer: build first (make check does); TESTS=pattern picks tests" >&2
+	exit 2
+fi
 if [ -z "${PYTHON:-}" ]; then
 	for p in python3 /usr/bin/python3; do
 		if command -v "$p" >/dev/null 2>&1 && "$p" -c 'import torch' >/dev/null 2>&1; then

@@ -106,9 +106,12 @@ st=$?
 [ $st -eq 5 ] && pass write/closed-stdout || fail write/closed-stdout "exit $st"
 records write/closed-stdout-report "$TMP/closed.json" 'R[0]["records"] == 0 and R[0]["error"]'
 # the reader goes away: the report says so, exit 141, no message
-sh -c '"$0" run -m digits -b 1 --report "$1" "$2" 2>"$3"; echo $? >"$4"' "$T" "$TMP/pipe.json" "$DIGITS" "$TMP/pipe.err" "$TMP/pipe.st" | head -n 2 >/dev/null
+# (500 inputs, so that the run cannot end before head does; records written
+# before head exits reach the pipe's buffer: at least 2, never all)
+for i in $(seq 500); do echo "$DIGITS/d0_7.png"; done >"$TMP/pipe.list"
+sh -c '"$0" run -m digits -b 1 --report "$1" -T "$2" 2>"$3"; echo $? >"$4"' "$T" "$TMP/pipe.json" "$TMP/pipe.list" "$TMP/pipe.err" "$TMP/pipe.st" | head -n 2 >/dev/null
 [ "$(cat "$TMP/pipe.st")" = 141 ] && pass sigpipe/exit-141 || fail sigpipe/exit-141 "exit $(cat "$TMP/pipe.st")"
-records sigpipe/report "$TMP/pipe.json" 'R[0]["interrupted"] == "SIGPIPE" and R[0]["records"] == 2 and R[0]["error"] is None'
+records sigpipe/report "$TMP/pipe.json" 'R[0]["interrupted"] == "SIGPIPE" and 2 <= R[0]["records"] < 500 and R[0]["not_run"] > 0 and R[0]["error"] is None'
 empty sigpipe/quiet "$TMP/pipe.err"
 # every report says how the run ended
 expect report/fields 0 "$T" run -m digits --report "$TMP/ok.json" "$DIGITS/d0_7.png"
