@@ -144,13 +144,15 @@ static int next_member(struct inputs *l, struct input *in)
 	for (;;) {
 		struct tar_member m;
 		char err[ERRLEN], *name;
+		const char *base;
 		int rc = tar_next(f->t, &m, err, sizeof err);
 		if (rc <= 0) {
 			char *shard = rc < 0 ? strdup(f->shard) : NULL;
 			close_tar(l);
 			return rc < 0 ? yield(l, in, shard, err) : 0;
 		}
-		if (!m.regular || !has_ext(m.name, l->o.exts)) {
+		base = strrchr(m.name, '/') ? strrchr(m.name, '/') + 1 : m.name;
+		if (!m.regular || !has_ext(m.name, l->o.exts) || base[0] == '.') {
 			if (tar_skip(f->t, err, sizeof err) < 0) {
 				char *shard = strdup(f->shard);
 				close_tar(l);
@@ -160,6 +162,11 @@ static int next_member(struct inputs *l, struct input *in)
 		}
 		if (asprintf(&name, "%s/%s", f->shard, m.name) < 0)
 			return yield(l, in, strdup(f->shard), "out of memory");
+		if (is_tar_name(m.name)) { /* one level of shards: a tar in a tar is reported, not read */
+			if (tar_skip(f->t, err, sizeof err) < 0)
+				return yield(l, in, name, err);
+			return yield(l, in, name, "a tar shard inside a tar shard is not read");
+		}
 		in->data = tar_read(f->t, MAX_FILE_BYTES, &in->len, err, sizeof err);
 		return yield(l, in, name, in->data ? NULL : err);
 	}
