@@ -14,6 +14,8 @@ for f in "$DIR"/fuzzers/fuzz_*; do
 	fuzz_ptar) seeds="tests/data/ptar samples/models" ;;
 	fuzz_cloud) seeds=tests/data/cloud ;;
 	fuzz_manifest) seeds="tests/data/manifest samples" ;;
+	fuzz_tar) seeds=tests/data/tar ;;
+	fuzz_imgstream) seeds=tests/data/images ;;
 	*) seeds= ;;
 	esac
 	corpus="$DIR/corpus/$name"
