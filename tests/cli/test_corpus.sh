@@ -88,6 +88,18 @@ head -c "$(cat "$TMP/cut_at")" "$SHARD" | "$T" run -m digits -q - >"$TMP/out" 2>
 [ $? -eq 1 ] && pass tar/truncated-stdin || fail tar/truncated-stdin "exit status not 1"
 records tar/truncated-stdin/records "$TMP/out" "len(R) == 4 and R[3]['input'] == '-/000003.png' and 'truncated' in R[3]['error']"
 
+# a shard named as an input with no input in it gets one record, as a folder does;
+# one found in a folder does not
+"$PY" -c "
+import io, tarfile
+with tarfile.open('$TMP/json-only.tar', 'w') as t:
+    i = tarfile.TarInfo('000000.json'); i.size = 2; t.addfile(i, io.BytesIO(b'{}'))"
+expect tar/no-inputs 1 "$T" run -m digits -q "$TMP/json-only.tar"
+records tar/no-inputs/record "$TMP/out" "[(r['input'], r['error']) for r in R] == [('$TMP/json-only.tar', 'tar shard holds no input files')]"
+mkdir "$TMP/dir2" && cp "$TMP/json-only.tar" "$DIGITS/d0_7.png" "$TMP/dir2/"
+expect tar/no-inputs-in-folder 0 "$T" run -m digits -q "$TMP/dir2"
+records tar/no-inputs-in-folder/records "$TMP/out" "[r['input'] for r in R] == ['$TMP/dir2/d0_7.png']"
+
 # not a tar at all: one error record named after the file
 head -c 3000 /dev/urandom >"$TMP/junk.tar"
 expect tar/junk 1 "$T" run -m digits -q "$TMP/junk.tar"
