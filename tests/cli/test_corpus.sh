@@ -139,6 +139,32 @@ records tar/stdin-resume/records "$TMP/res2.jsonl" \
 	"sorted(r['input'] for r in R) == ['-/%04d.png' % k for k in range(600)]"
 records tar/stdin-resume/skipped "$TMP/rep.json" "R[0]['skipped'] == 300 and R[0]['ok'] == 300"
 
+# a shard piped in is read as it comes: the first member's record is out while the writer holds the pipe open
+"$PY" - "$TMP" <<'PYEOF'
+import sys, tarfile
+tmp = sys.argv[1]
+with open(f"{tmp}/shard.tar", "rb") as f:
+    t = tarfile.open(fileobj=f)
+    first = t.getmember("000000.jpg")
+    cut = first.offset_data + first.size + (-first.size) % 512
+f = open(f"{tmp}/shard.tar", "rb")
+open(f"{tmp}/part1", "wb").write(f.read(cut))
+open(f"{tmp}/part2", "wb").write(f.read())
+PYEOF
+mkfifo "$TMP/tarfifo"
+"$T" run -m digits -q -b 8 -o "$TMP/tarlive.jsonl" - <"$TMP/tarfifo" 2>"$TMP/tarlive.err" &
+pid=$!
+exec 3>"$TMP/tarfifo"
+cat "$TMP/part1" >&3
+wait_lines "$TMP/tarlive.jsonl" 1
+records tar/live/record-while-open "$TMP/tarlive.jsonl" "[r['input'] for r in R] == ['-/000000.jpg']"
+cat "$TMP/part2" >&3
+exec 3>&-
+wait $pid
+rc=$?
+[ $rc -eq 0 ] && pass tar/live/exit || fail tar/live/exit "exit $rc: $(cat "$TMP/tarlive.err")"
+records tar/live/all "$TMP/tarlive.jsonl" "[r['input'] for r in R] == [n.replace('$SHARD', '-') for n in $WANT]"
+
 # a 512 MiB member that is not an input is read past in bounded memory (the
 # archive is sparse on disk); peak RSS against the same shard without it
 "$PY" - "$TMP" <<'PYEOF'
