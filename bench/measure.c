@@ -1,8 +1,10 @@
 /* measure — run one command, report its wall time and peak RSS.
  *
- *   measure RESULT_FILE [-i STDIN_FILE] [-o STDOUT_FILE] [-e STDERR_FILE] -- CMD [ARG ...]
+ *   measure RESULT_FILE [-c] [-i STDIN_FILE] [-o STDOUT_FILE] [-e STDERR_FILE] -- CMD [ARG ...]
  *
- * Writes one line "rc WALL_MS MAXRSS_KIB" to RESULT_FILE once CMD has exited.
+ * Writes one line "rc WALL_MS MAXRSS_KIB" to RESULT_FILE once CMD has exited
+ * (with -c, "rc WALL_MS MAXRSS_KIB CPU_MS": user + system time, the figure
+ * that a busy shared machine does not stretch).
  * The child's stdout and stderr go to /dev/null unless -o / -e name files.
  *
  * Why a C helper rather than Python's subprocess + os.wait4: Linux carries a
@@ -46,13 +48,17 @@ static void redirect(const char *path, int fd, int flags)
 int main(int argc, char **argv)
 {
 	const char *in = "/dev/null", *out = "/dev/null", *err = "/dev/null";
-	int i;
+	int i, cpu = 0;
 
 	if (argc < 4) {
-		fprintf(stderr, "usage: measure RESULT_FILE [-i IN] [-o OUT] [-e ERR] -- CMD [ARG ...]\n");
+		fprintf(stderr, "usage: measure RESULT_FILE [-c] [-i IN] [-o OUT] [-e ERR] -- CMD [ARG ...]\n");
 		return 2;
 	}
 	for (i = 2; i < argc && strcmp(argv[i], "--"); i++) {
+		if (!strcmp(argv[i], "-c")) {
+			cpu = 1;
+			continue;
+		}
 		if (i + 1 >= argc)
 			return 2;
 		if (!strcmp(argv[i], "-i"))
@@ -96,7 +102,11 @@ int main(int argc, char **argv)
 		perror(argv[1]);
 		return 1;
 	}
-	fprintf(f, "%d %.3f %ld\n", rc, t1 - t0, ru.ru_maxrss);
+	if (cpu)
+		fprintf(f, "%d %.3f %ld %.3f\n", rc, t1 - t0, ru.ru_maxrss,
+		        (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e3 + (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e3);
+	else
+		fprintf(f, "%d %.3f %ld\n", rc, t1 - t0, ru.ru_maxrss);
 	fclose(f);
 	return 0;
 }

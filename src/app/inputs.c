@@ -36,6 +36,8 @@ struct tar_frame {
 	const unsigned char *head;  /* bytes of stdin already read to recognise the tar */
 	size_t head_len, head_off;
 	unsigned char *head_buf;
+	int named;                  /* the user named it (a shard with no input gets an error record) */
+	size_t before;              /* inputs yielded when it opened */
 };
 
 struct inputs {
@@ -107,12 +109,14 @@ static ssize_t fd_read(void *ctx, void *buf, size_t n)
 	return got;
 }
 
-/* Starts reading a tar shard from fd (-1: stdin, with its first head_len bytes in head). */
-static int open_tar(struct inputs *l, const char *shard, int fd, unsigned char *head, size_t head_len)
+/* Starts reading a tar shard from fd (-1: stdin, with its first head_len bytes in head); named: by the user. */
+static int open_tar(struct inputs *l, const char *shard, int named, int fd, unsigned char *head, size_t head_len)
 {
 	struct tar_frame *f = &l->tar;
 	memset(f, 0, sizeof *f);
 	f->fd = fd;
+	f->named = named;
+	f->before = l->pos;
 	f->head = f->head_buf = head;
 	f->head_len = head_len;
 	if (!(f->shard = strdup(shard)) || !(f->t = tar_open((struct byte_src){fd_read, f}))) {
@@ -144,13 +148,18 @@ static int next_member(struct inputs *l, struct input *in)
 	for (;;) {
 		struct tar_member m;
 		char err[ERRLEN], *name;
+		const char *base;
 		int rc = tar_next(f->t, &m, err, sizeof err);
 		if (rc <= 0) {
-			char *shard = rc < 0 ? strdup(f->shard) : NULL;
+			int none = rc == 0 && f->named && l->pos == f->before;
+			char *shard = rc < 0 || none ? strdup(f->shard) : NULL;
 			close_tar(l);
+			if (none)
+				return yield(l, in, shard, "tar shard holds no input files");
 			return rc < 0 ? yield(l, in, shard, err) : 0;
 		}
-		if (!m.regular || !has_ext(m.name, l->o.exts)) {
+		base = strrchr(m.name, '/') ? strrchr(m.name, '/') + 1 : m.name;
+		if (!m.regular || !has_ext(m.name, l->o.exts) || base[0] == '.') {
 			if (tar_skip(f->t, err, sizeof err) < 0) {
 				char *shard = strdup(f->shard);
 				close_tar(l);
@@ -160,6 +169,11 @@ static int next_member(struct inputs *l, struct input *in)
 		}
 		if (asprintf(&name, "%s/%s", f->shard, m.name) < 0)
 			return yield(l, in, strdup(f->shard), "out of memory");
+		if (is_tar_name(m.name)) { /* one level of shards: a tar in a tar is reported, not read */
+			if (tar_skip(f->t, err, sizeof err) < 0)
+				return yield(l, in, name, err);
+			return yield(l, in, name, "a tar shard inside a tar shard is not read");
+		}
 		in->data = tar_read(f->t, MAX_FILE_BYTES, &in->len, err, sizeof err);
 		return yield(l, in, name, in->data ? NULL : err);
 	}
@@ -234,7 +248,7 @@ static int operand(struct inputs *l, const char *path, const char *named, struct
 		char msg[ERRLEN];
 		if (fd < 0)
 			return yield(l, in, strdup(path), msg_fmt(msg, sizeof msg, "%s", strerror(errno)));
-		if (open_tar(l, path, fd, NULL, 0) < 0)
+		if (open_tar(l, path, named != NULL, fd, NULL, 0) < 0)
 			return yield(l, in, strdup(path), "out of memory");
 		return 0;
 	}
@@ -258,7 +272,7 @@ static int stdin_operand(struct inputs *l, struct input *in)
 		n += (size_t)got;
 	}
 	if (n == 512 && tar_is_header(head)) {
-		if (open_tar(l, "-", -1, head, n) < 0)
+		if (open_tar(l, "-", 1, -1, head, n) < 0)
 			return yield(l, in, strdup("-"), "out of memory");
 		return 0;
 	}

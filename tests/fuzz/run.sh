@@ -14,12 +14,14 @@ for f in "$DIR"/fuzzers/fuzz_*; do
 	fuzz_ptar) seeds="tests/data/ptar samples/models" ;;
 	fuzz_cloud) seeds=tests/data/cloud ;;
 	fuzz_manifest) seeds="tests/data/manifest samples" ;;
+	fuzz_tar) seeds=tests/data/tar ;;
+	fuzz_imgstream) seeds=tests/data/images ;;
 	*) seeds= ;;
 	esac
 	corpus="$DIR/corpus/$name"
 	mkdir -p "$corpus"
 	for s in $seeds; do
-		find "$s" -maxdepth 1 -type f -size -1M -exec cp {} "$corpus/" \; 2>/dev/null
+		find "$s" -maxdepth 1 -type f -size -1048576c -exec cp {} "$corpus/" \; 2>/dev/null
 	done
 	echo "fuzz: $name for ${SECS}s" >&2
 	if "$f" -max_total_time="$SECS" -rss_limit_mb=2048 -timeout=10 -print_final_stats=1 \
