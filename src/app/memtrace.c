@@ -249,7 +249,7 @@ static int write_svg(const char *path, const char *title)
 		if (row[i] < 0)
 			continue;
 		fprintf(f, "<text class=\"phase\" x=\"%.1f\" y=\"%.0f\" font-size=\"11\" fill=\"#555\" stroke=\"white\" "
-		           "stroke-width=\"3\" paint-order=\"stroke\">", lx[i], T + 12 + 13.0 * row[i]);
+		           "stroke-width=\"3\" paint-order=\"stroke\">", lx[i], T + 12 + 14.0 * row[i]);
 		xml_text(f, pn[i]);
 		fprintf(f, "</text>\n");
 	}
