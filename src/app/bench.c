@@ -529,9 +529,11 @@ static void print_md(const struct task_def *d, json_t *head, json_t *results)
 		       json_is_true(json_object_get(gate, "pass")) ? "pass" : "**FAIL**");
 		printf("; tolerance %s%%", gate_plain(json_number_value(json_object_get(gate, "tolerance_pct")), num, sizeof num));
 		printf(", memory %s%%", gate_plain(json_number_value(json_object_get(gate, "memory_tolerance_pct")), num, sizeof num));
+		json_array_foreach(json_object_get(gate, "differences"), i, c)
+			printf("%s%s", i ? ", " : "; compared across a different ",
+			       json_string_value(json_object_get(c, "field")));
 		if (json_array_size(json_object_get(gate, "differences")))
-			printf("; compared across a different %s (--compare-any)",
-			       json_string_value(json_object_get(json_array_get(json_object_get(gate, "differences"), 0), "field")));
+			printf(" (--compare-any)");
 		json_array_foreach(miss, i, c) {
 			char cfg[200];
 			gate_config_label(d, c, cfg, sizeof cfg);

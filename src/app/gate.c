@@ -197,14 +197,22 @@ static int is_knob(const struct task_def *d, const char *key)
 	return 0;
 }
 
-/* Records one difference in diffs and in the message msg. */
-static void differ(json_t *diffs, char *msg, size_t len, const char *field, json_t *base, json_t *now)
+/* Records one difference in diffs, and in the message msg as label (field when NULL). */
+static void differ(json_t *diffs, char *msg, size_t len, const char *field, const char *label, json_t *base,
+                   json_t *now)
 {
 	char a[200], b[200];
 	json_array_append_new(diffs, json_pack("{s:s, s:O, s:O}", "field", field, "baseline",
 	                                       base ? base : json_null(), "this_run", now ? now : json_null()));
 	snprintf(msg + strlen(msg), len - strlen(msg), "%s%s %s (baseline) vs %s (this run)", msg[0] ? "; " : "",
-	         field, value_str(base, a, sizeof a), value_str(now, b, sizeof b));
+	         label ? label : field, value_str(base, a, sizeof a), value_str(now, b, sizeof b));
+}
+
+/* A head's model name, for messages. */
+static const char *model_name(json_t *head)
+{
+	const char *n = json_string_value(json_object_get(head, "model"));
+	return n ? n : "?";
 }
 
 int gate_check(const struct task_def *d, json_t *head, json_t *base_head, const struct gate_params *g,
@@ -213,18 +221,16 @@ int gate_check(const struct task_def *d, json_t *head, json_t *base_head, const 
 	static const char *const fields[] = {"sha256", "device", "dtype", "autocast", "threads", "libtorch", "task"};
 	json_t *diffs = json_array(), *ts = json_object_get(head, "task_settings"),
 	       *bs = json_object_get(base_head, "task_settings"), *v;
-	char msg[2048] = "";
+	char msg[3072] = "";
 	const char *key;
 
 	for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
 		json_t *a = json_object_get(base_head, fields[i]), *b = json_object_get(head, fields[i]);
 		if (!a || !b || !json_equal(a, b)) {
-			char f[80];
-			if (!strcmp(fields[i], "sha256")) /* say which models the files are */
-				snprintf(f, sizeof f, "sha256 of the model (baseline '%s', this run '%s')",
-				         json_string_value(json_object_get(base_head, "model")) ? json_string_value(json_object_get(base_head, "model")) : "?",
-				         json_string_value(json_object_get(head, "model")) ? json_string_value(json_object_get(head, "model")) : "?");
-			differ(diffs, msg, sizeof msg, !strcmp(fields[i], "sha256") ? f : fields[i], a, b);
+			char label[300];
+			snprintf(label, sizeof label, "sha256 of the model (baseline '%s', this run '%s')",
+			         model_name(base_head), model_name(head)); /* which models the files are */
+			differ(diffs, msg, sizeof msg, fields[i], !strcmp(fields[i], "sha256") ? label : NULL, a, b);
 		}
 	}
 	/* the task's fixed settings (its knobs vary per configuration) */
@@ -233,14 +239,14 @@ int gate_check(const struct task_def *d, json_t *head, json_t *base_head, const 
 		if (is_knob(d, key) || json_equal(v, json_object_get(bs, key)))
 			continue;
 		snprintf(f, sizeof f, "task_settings.%s", key);
-		differ(diffs, msg, sizeof msg, f, json_object_get(bs, key), v);
+		differ(diffs, msg, sizeof msg, f, NULL, json_object_get(bs, key), v);
 	}
 	json_object_foreach(bs, key, v) {
 		char f[80];
 		if (is_knob(d, key) || json_object_get(ts, key))
 			continue;
 		snprintf(f, sizeof f, "task_settings.%s", key);
-		differ(diffs, msg, sizeof msg, f, v, NULL);
+		differ(diffs, msg, sizeof msg, f, NULL, v, NULL);
 	}
 	json_object_set_new(summary, "differences", diffs);
 	json_object_set_new(summary, "compare_any", json_boolean(g->compare_any));
