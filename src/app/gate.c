@@ -142,8 +142,14 @@ json_t *gate_load(const char *path, json_t **results, char *err, size_t errlen)
 		json_t *o = json_loads(line, 0, &je);
 		n++;
 		if (json_is_object(o) && json_object_get(o, "latency_ms")) {
-			if (!head)
-				head = json_deep_copy(o); /* the configuration's fields repeat on every line */
+			static const char *const own[] = {"batch_size", "points", "prompt_batch", "warmup", "iters",
+			                                  "repeat", "latency_ms", "samples_ms", "items_per_s", "figures",
+			                                  "vs_baseline", "oom_retries"};
+			if (!head) { /* the run's fields repeat on every line; the configuration's own are dropped */
+				head = json_deep_copy(o);
+				for (size_t k = 0; k < sizeof own / sizeof own[0]; k++)
+					json_object_del(head, own[k]);
+			}
 			json_array_append(*results, o);
 		}
 		json_decref(o);

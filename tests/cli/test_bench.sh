@@ -76,6 +76,13 @@ grep_in baseline-unrelated/message "$TMP/err" 'no configuration in common'
 
 # --results gates an earlier result without running: exact, so exact cases
 # (tolerance 0, 2x, half the memory) are tested without timing noise
+"$PY" -c "
+import json, sys
+r = json.load(open('$TMP/base.json'))
+res = r.pop('results')
+with open('$TMP/jsonl-base', 'w') as f:
+    for x in res:
+        f.write(json.dumps({**r, **x}) + '\\n')"
 xpect self-tolerance-0 0 "$T" bench --results "$TMP/base.json" --baseline "$TMP/base.json" --tolerance 0
 if grep -q regression "$TMP/err"; then fail self-tolerance-0/no-flag "$(cat "$TMP/err")"; else pass self-tolerance-0/no-flag; fi
 "$PY" - "$TMP/out" <<'PYEOF'
@@ -86,6 +93,8 @@ ok = len(vs) == 6 and all(v["verdict"] == "ok" and v["delta_pct"] == 0 and v["de
     r["baseline"]["pass"] is True and r["baseline"]["regressions"] == 0 and r["baseline"]["missing"] == []
 print("PASS self-tolerance-0/json" if ok else f"FAIL self-tolerance-0/json: {r['baseline']}, {vs}")
 PYEOF
+xpect self-jsonl 0 "$T" bench --results "$TMP/jsonl-base" --baseline "$TMP/base.json" --tolerance 0
+records self-jsonl/compared "$TMP/out" 'R[0]["baseline"]["pass"] and R[0]["results"][0]["vs_baseline"]["p50_ms"]["verdict"] == "ok" and "latency_ms" not in R[0]'
 doctor twice 'scale("items_per_s", 2)'
 xpect twice-throughput 1 "$T" bench --results "$TMP/base.json" --baseline "$TMP/twice.json"
 grep_in twice-throughput/message "$TMP/err" '^tinfer: regression at batch 1: items/s [0-9.]+, baseline [0-9.]+ \(-50\.0%, tolerance 10%\)$'
