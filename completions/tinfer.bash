@@ -95,6 +95,8 @@ _tinfer()
 		;;
 	--iters)
 		;;
+	--repeat)
+		;;
 	--input)
 		compopt -o filenames 2>/dev/null
 		COMPREPLY=($(compgen -f -- "$cur")) ;;
@@ -105,6 +107,11 @@ _tinfer()
 		COMPREPLY=($(compgen -f -- "$cur")) ;;
 	--tolerance)
 		;;
+	--memory-tolerance)
+		;;
+	--results)
+		compopt -o filenames 2>/dev/null
+		COMPREPLY=($(compgen -f -- "$cur")) ;;
 	--memory-trace)
 		compopt -o filenames 2>/dev/null
 		COMPREPLY=($(compgen -f -- "$cur")) ;;
@@ -122,7 +129,7 @@ _tinfer()
 			fi ;;
 		bench)
 			if [[ $cur == -* ]]; then
-				COMPREPLY=($(compgen -W "-m --model --models --task -d --device --dtype --half --autocast --memory-format -b --batch-size -j --threads -q --quiet --points --prompts --prompt-batch --seed --min-score --max-pixels --fast-decode --warmup --iters --input --format --baseline --tolerance --memory-trace --plot -h --help -V --version " -- "$cur"))
+				COMPREPLY=($(compgen -W "-m --model --models --task -d --device --dtype --half --autocast --memory-format -b --batch-size -j --threads -q --quiet --points --prompts --prompt-batch --seed --min-score --max-pixels --fast-decode --warmup --iters --repeat --input --format --baseline --tolerance --memory-tolerance --compare-any --allow-missing --results --memory-trace --plot -h --help -V --version " -- "$cur"))
 			else
 				:
 			fi ;;

@@ -1,5 +1,6 @@
 /* bench.c — see bench.h. */
 #include "app/bench.h"
+#include "app/gate.h"
 #include "formats/cloud.h"
 #include "formats/image.h"
 #include "app/inputs.h"
@@ -15,6 +16,7 @@
 #include "app/report.h"
 #include "sys/num.h"
 #include "sys/sha256.h"
+#include "sys/text.h"
 #include "tasks/task.h"
 
 #include <errno.h>
@@ -23,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 /* What one iteration runs on: one sample (replicated to the batch size) or a cloud. */
@@ -34,6 +37,7 @@ struct source {
 	void *sample;
 	struct cloud cloud;         /* segment */
 	const char *name;           /* "synthetic" or the input's path */
+	const char *dtype;          /* a .npy input's element type, else NULL */
 };
 
 /* One configuration: a batch size, and a value of each of the task's knobs (task_def.knobs). */
@@ -95,22 +99,27 @@ static int make_source(const struct opts *o, const struct task *t, long cloud_po
 			s->cloud.xyz[i] = splitmix_unit(&rng);
 		return 0;
 	}
-	if (buf && len >= 6 && !memcmp(buf, "\x93NUMPY", 6)) {
+	if (buf && len >= 6 && !memcmp(buf, "\x93NUMPY", 6) && (inputs & TASK_IN_TENSOR)) {
+		/* any numeric dtype and shape `run` takes, batched the same way: along a new first axis */
 		struct npy a;
 		int rc = npy_parse(buf, len, &a, err, errlen);
 		free(buf);
-		if (rc < 0 || a.dtype != NPY_F32) { /* keep it simple: float32 tensors, or images */
-			if (rc == 0) {
-				msg_fmt(err, errlen, "--input: bench takes float32 .npy tensors");
-				npy_free(&a);
-			}
+		if (rc < 0) {
+			char why[ERRLEN];
+			snprintf(why, sizeof why, "%s", err);
+			msg_fmt(err, errlen, "--input '%s': %s", o->bench_input, why);
 			return EXIT_USAGE;
 		}
-		s->src = TCH_F32;
+		if ((s->src = model_npy_type(a.dtype)) < 0) {
+			msg_fmt(err, errlen, "--input '%s': unsupported tensor dtype %s", o->bench_input, npy_name(a.dtype));
+			npy_free(&a);
+			return EXIT_USAGE;
+		}
 		s->ndim = a.ndim;
 		memcpy(s->shape, a.shape, sizeof a.shape);
-		s->bytes = a.count * sizeof(float);
+		s->bytes = a.count * npy_itemsize(a.dtype);
 		s->sample = a.data;
+		s->dtype = npy_name(a.dtype);
 		return 0;
 	}
 	if (!(inputs & TASK_IN_IMAGE)) {
@@ -199,6 +208,20 @@ static double pct(const double *v, int n, double q)
 	return v[k < 0 ? 0 : k >= n ? n - 1 : k];
 }
 
+/* Median of v[n], v left as it is. */
+static double median_of(const double *v, int n)
+{
+	double c[64], *s = n <= 64 ? c : malloc((size_t)n * sizeof *s), m;
+	if (!s)
+		return v[0];
+	memcpy(s, v, (size_t)n * sizeof *s);
+	qsort(s, (size_t)n, sizeof *s, by_value);
+	m = n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2.0;
+	if (s != c)
+		free(s);
+	return m;
+}
+
 static double r3(double x) { return num_round(x, 3); }
 
 /* A knob's key in the results: "prompt-batch" -> "prompt_batch". */
@@ -211,41 +234,47 @@ static const char *knob_key(char *buf, size_t len, const char *knob)
 	return buf;
 }
 
+/* A configuration's name in the memory trace: "b8", "b1 points=1000 prompt-batch=4". */
+static void phase_name(const struct task_def *d, const struct config *c, const char *suffix, char *buf, size_t len)
+{
+	snprintf(buf, len, "b%ld", c->batch);
+	for (int k = 0; d->knobs && d->knobs[k]; k++)
+		snprintf(buf + strlen(buf), len - strlen(buf), " %s=%ld", d->knobs[k], c->knob[k]);
+	snprintf(buf + strlen(buf), len - strlen(buf), "%s", suffix);
+}
+
 /*
- * One configuration: warm-up, then timed iterations.  Returns its result
- * object, or NULL with err (and *status) when an iteration failed.
+ * One measurement of a configuration: o->warmup untimed iterations, then
+ * o->iters timed ones into ms[0..iters).  Sets *first (the first
+ * iteration's time), *rss and *vram (this measurement's peaks; -1 for no
+ * VRAM) and *peak_reset (whether the RSS peak could be restarted).  Marks
+ * the memory trace's phases when mark.  Returns 0, or -1 with err and
+ * *status when an iteration failed.
  */
-static json_t *bench_config(const struct opts *o, struct task *t, struct model *m, const struct source *s,
-                            const struct config *c, int *status, char *err, size_t errlen)
+static int measure(const struct opts *o, struct task *t, struct model *m, const struct source *s,
+                   const struct config *c, const unsigned char *batch, const int64_t *shape, int mark, double *ms,
+                   double *first, double *rss, double *vram, int *peak_reset, int *status, char *err, size_t errlen)
 {
 	const struct tch_api *T = m->T;
 	const struct task_def *d = t->def;
 	int n = (int)o->warmup + (int)o->iters, oom = 0;
-	double *ms = malloc((size_t)n * sizeof *ms), first = 0, mean = 0, sd = 0;
-	unsigned char *batch = NULL;
 	void *scratch = NULL;
 	size_t cap = 0;
-	int64_t shape[NPY_MAXDIM + 1];
-	int peak_reset = reset_peak_rss() == 0;
-	json_t *res, *samples;
+	struct tch_vram v = {-1, -1, -1, -1};
+	char warm[160], timed[160];
 
-	if (!ms)
-		goto oom;
+	phase_name(d, c, " warm-up", warm, sizeof warm);
+	phase_name(d, c, "", timed, sizeof timed);
+	*peak_reset = reset_peak_rss() == 0;
 	if (m->dev_index >= 0)
 		T->tch_cuda_reset_peaks(m->dev_index);
-	for (int k = 0; d->knobs && d->knobs[k]; k++)
-		d->set_knob(t, d->knobs[k], c->knob[k]);
-	t->oom_retries = 0;
-	if (!d->run_one) {
-		if (!(batch = malloc(s->bytes * (size_t)c->batch)))
-			goto oom;
-		for (long b = 0; b < c->batch; b++)
-			memcpy(batch + s->bytes * (size_t)b, s->sample, s->bytes);
-		shape[0] = c->batch;
-		memcpy(shape + 1, s->shape, (size_t)s->ndim * sizeof *shape);
-	}
 	for (int i = 0; i < n; i++) {
-		double t0 = now_ms();
+		double t0, dt;
+		if (mark && i == 0)
+			memtrace_phase(o->warmup ? warm : timed);
+		if (mark && i == o->warmup && i > 0)
+			memtrace_phase(timed);
+		t0 = now_ms();
 		if (d->run_one) {
 			char item_err[ERRLEN] = "";
 			struct task_item it = {.rec = json_object(), .name = s->name, .cloud = &s->cloud, .err = item_err};
@@ -253,206 +282,265 @@ static json_t *bench_config(const struct opts *o, struct task *t, struct model *
 			json_decref(it.rec);
 			if (st != TASK_OK) {
 				*status = st == TASK_OOM ? EXIT_OOM : st == TASK_MODEL ? EXIT_MODEL : EXIT_SOME_FAILED;
-				goto fail;
+				free(scratch);
+				return -1;
 			}
 		} else {
 			tch_value *out = model_forward(m, batch, s->src, shape, s->ndim + 1, &oom, err, errlen);
 			if (!out) {
 				*status = oom ? EXIT_OOM : EXIT_MODEL;
-				goto fail;
+				free(scratch);
+				return -1;
 			}
 			touch(T, out, &scratch, &cap);
 			T->tch_value_free(out);
 		}
-		ms[i] = now_ms() - t0;
-		if (i == 0) {
-			first = ms[0];
-			memtrace_phase(o->warmup ? "warm-up" : "steady");
-		}
-		if (i + 1 == o->warmup)
-			memtrace_phase("steady");
+		dt = now_ms() - t0;
+		if (i == 0)
+			*first = dt;
+		if (i >= o->warmup)
+			ms[i - o->warmup] = dt;
+	}
+	free(scratch);
+	*rss = (double)mem_peak_rss();
+	if (m->dev_index >= 0)
+		T->tch_cuda_vram(m->dev_index, &v);
+	*vram = (double)v.peak_allocated;
+	return 0;
+}
+
+/*
+ * One configuration, measured o->repeat times.  Its result: latency
+ * percentiles (min and max over every sample, p50/p90/p99 the medians of
+ * each repeat's, mean and sd over every sample), items/s and peaks (the
+ * medians over the repeats), and "figures": each gated figure's median,
+ * MAD, min, max and values over the repeats.  NULL with err (and *status)
+ * when an iteration failed.
+ */
+static json_t *bench_config(const struct opts *o, struct task *t, struct model *m, const struct source *s,
+                            const struct config *c, int *status, char *err, size_t errlen)
+{
+	const struct task_def *d = t->def;
+	int k = (int)o->iters, reps = (int)o->repeat, peak_reset = 1, on_cuda = m->dev_index >= 0;
+	size_t all = (size_t)k * (size_t)reps;
+	double *ms = malloc(all * sizeof *ms), *sorted = malloc((size_t)k * sizeof *sorted),
+	       *fig = malloc((size_t)reps * (GATE_NFIGURES + 2) * sizeof *fig), first = 0, mean = 0, sd = 0;
+	unsigned char *batch = NULL;
+	int64_t shape[NPY_MAXDIM + 1];
+	json_t *res = NULL, *samples, *figures;
+
+	if (!ms || !sorted || !fig)
+		goto oom;
+	for (int j = 0; d->knobs && d->knobs[j]; j++)
+		d->set_knob(t, d->knobs[j], c->knob[j]);
+	t->oom_retries = 0;
+	if (!d->run_one) {
+		if (!(batch = malloc(s->bytes * (size_t)c->batch + 1)))
+			goto oom;
+		for (long b = 0; b < c->batch; b++)
+			memcpy(batch + s->bytes * (size_t)b, s->sample, s->bytes);
+		shape[0] = c->batch;
+		memcpy(shape + 1, s->shape, (size_t)s->ndim * sizeof *shape);
+	}
+	/* fig[f * reps + r]: figure f of repeat r (gate_figures, then p90 and p99) */
+	for (int r = 0; r < reps; r++) {
+		double *x = ms + (size_t)r * (size_t)k, f1 = 0, rss, vram, rmean = 0;
+		int reset;
+		if (measure(o, t, m, s, c, batch, shape, r == 0, x, &f1, &rss, &vram, &reset, status, err, errlen) < 0)
+			goto fail;
+		if (r == 0)
+			first = f1;
+		peak_reset &= reset;
+		for (int i = 0; i < k; i++)
+			rmean += x[i];
+		rmean /= k;
+		memcpy(sorted, x, (size_t)k * sizeof *sorted);
+		qsort(sorted, (size_t)k, sizeof *sorted, by_value);
+		fig[0 * reps + r] = pct(sorted, k, 0.5);
+		fig[1 * reps + r] = (double)c->batch * 1000.0 / rmean;
+		fig[2 * reps + r] = rss;
+		fig[3 * reps + r] = vram;
+		fig[4 * reps + r] = pct(sorted, k, 0.9);
+		fig[5 * reps + r] = pct(sorted, k, 0.99);
 	}
 	free(batch);
-	free(scratch);
-	{
-		double *tm = ms + o->warmup;
-		int k = (int)o->iters;
-		samples = json_array();
-		for (int i = 0; i < k; i++) {
-			json_array_append_new(samples, json_real(r3(tm[i])));
-			mean += tm[i];
-		}
-		mean /= k;
-		for (int i = 0; i < k; i++)
-			sd += (tm[i] - mean) * (tm[i] - mean);
-		sd = k > 1 ? sqrt(sd / (k - 1)) : 0.0;
-		qsort(tm, (size_t)k, sizeof *tm, by_value);
-		res = json_pack("{s:I}", "batch_size", (json_int_t)c->batch);
-		for (int j = 0; d->knobs && d->knobs[j]; j++) {
-			char key[64];
-			json_object_set_new(res, knob_key(key, sizeof key, d->knobs[j]), json_integer(c->knob[j]));
-		}
-		json_object_update_new(
-			res, json_pack("{s:I, s:I, s:{s:f}, s:{s:f, s:f, s:f, s:f, s:f, s:f, s:f}, s:o, s:f}",
-			               "warmup", (json_int_t)o->warmup, "iters", (json_int_t)o->iters, "time_ms",
-			               "first_inference", r3(first), "latency_ms", "min", r3(tm[0]), "p50",
-			               r3(pct(tm, k, 0.5)), "p90", r3(pct(tm, k, 0.9)), "p99", r3(pct(tm, k, 0.99)), "max",
-			               r3(tm[k - 1]), "mean", r3(mean), "sd", r3(sd), "samples_ms", samples, "items_per_s",
-			               num_round((double)c->batch * 1000.0 / mean, 2)));
+	batch = NULL;
+	samples = json_array();
+	for (size_t i = 0; i < all; i++) {
+		json_array_append_new(samples, json_real(r3(ms[i])));
+		mean += ms[i];
 	}
-	free(ms);
+	mean /= (double)all;
+	for (size_t i = 0; i < all; i++)
+		sd += (ms[i] - mean) * (ms[i] - mean);
+	sd = all > 1 ? sqrt(sd / (double)(all - 1)) : 0.0;
+	qsort(ms, all, sizeof *ms, by_value);
+	figures = json_object();
+	for (int f = 0; f < GATE_NFIGURES; f++)
+		json_object_set_new(figures, gate_figures[f].key,
+		                    f == 3 && !on_cuda ? json_null() : gate_stats(f, fig + f * reps, reps));
+	res = json_pack("{s:I}", "batch_size", (json_int_t)c->batch);
+	for (int j = 0; d->knobs && d->knobs[j]; j++) {
+		char key[64];
+		json_object_set_new(res, knob_key(key, sizeof key, d->knobs[j]), json_integer(c->knob[j]));
+	}
+	json_object_update_new(
+		res, json_pack("{s:I, s:I, s:I, s:{s:f}, s:{s:f, s:f, s:f, s:f, s:f, s:f, s:f}, s:o, s:f}", "warmup",
+		               (json_int_t)o->warmup, "iters", (json_int_t)o->iters, "repeat", (json_int_t)reps, "time_ms",
+		               "first_inference", r3(first), "latency_ms", "min", r3(ms[0]), "p50",
+		               r3(median_of(fig, reps)), "p90", r3(median_of(fig + 4 * reps, reps)), "p99",
+		               r3(median_of(fig + 5 * reps, reps)), "max", r3(ms[all - 1]), "mean", r3(mean), "sd", r3(sd),
+		               "samples_ms", samples, "items_per_s", num_round(median_of(fig + reps, reps), 2)));
+	json_object_set_new(res, "ram_bytes",
+	                    json_pack("{s:I, s:b}", "peak", (json_int_t)llround(median_of(fig + 2 * reps, reps)),
+	                              "peak_is_per_configuration", peak_reset));
 	{
 		struct tch_vram v = {-1, -1, -1, -1};
-		if (m->dev_index >= 0)
-			T->tch_cuda_vram(m->dev_index, &v);
-		json_object_set_new(res, "ram_bytes", json_pack("{s:I, s:b}", "peak", (json_int_t)mem_peak_rss(),
-		                                                "peak_is_per_configuration", peak_reset));
-		json_object_set_new(res, "vram_bytes",
-		                    json_pack("{s:o, s:o}", "peak_allocated",
-		                              v.peak_allocated >= 0 ? json_integer(v.peak_allocated) : json_null(),
-		                              "peak_reserved", v.peak_reserved >= 0 ? json_integer(v.peak_reserved) : json_null()));
-		if (t->oom_retries)
-			json_object_set_new(res, "oom_retries", json_integer(t->oom_retries));
+		if (on_cuda)
+			m->T->tch_cuda_vram(m->dev_index, &v);
+		json_object_set_new(
+			res, "vram_bytes",
+			json_pack("{s:o, s:o}", "peak_allocated",
+			          on_cuda ? json_integer((json_int_t)llround(median_of(fig + 3 * reps, reps))) : json_null(),
+			          "peak_reserved", v.peak_reserved >= 0 ? json_integer(v.peak_reserved) : json_null()));
 	}
+	json_object_set_new(res, "figures", figures);
+	if (t->oom_retries)
+		json_object_set_new(res, "oom_retries", json_integer(t->oom_retries));
+	free(ms);
+	free(sorted);
+	free(fig);
 	return res;
 oom:
 	msg_fmt(err, errlen, "out of memory");
 	*status = EXIT_OOM;
 fail:
 	free(ms);
+	free(sorted);
+	free(fig);
 	free(batch);
-	free(scratch);
 	return NULL;
 }
 
-/* The fields that make two results comparable: batch size and the task's knobs. */
-static int same_config(const struct task_def *d, json_t *a, json_t *b)
+/* Figure k of r for the table: its value in the table's unit (MiB for bytes). */
+static double md_value(json_t *r, int k, int *ok)
 {
-	if (!json_equal(json_object_get(a, "batch_size"), json_object_get(b, "batch_size")))
-		return 0;
-	for (int k = 0; d->knobs && d->knobs[k]; k++) {
-		char key[64];
-		knob_key(key, sizeof key, d->knobs[k]);
-		if (!json_equal(json_object_get(a, key), json_object_get(b, key)))
-			return 0;
-	}
-	return 1;
+	double v, lo, hi;
+	*ok = gate_figure_get(r, k, &v, &lo, &hi) == 0;
+	return gate_figures[k].bytes ? v / 1048576.0 : v;
 }
 
-/* Results of an earlier run: --format json ({"results": [...]}) or jsonl. NULL with err. */
-static json_t *load_baseline(const char *path, char *err, size_t errlen)
-{
-	json_error_t je;
-	json_t *all = json_load_file(path, JSON_DISABLE_EOF_CHECK, &je), *list;
-	if (json_is_object(all) && json_is_array(json_object_get(all, "results"))) {
-		list = json_incref(json_object_get(all, "results"));
-		json_decref(all);
-		return list;
-	}
-	json_decref(all);
-	{
-		FILE *f = fopen(path, "re");
-		char *line = NULL;
-		size_t cap = 0;
-		if (!f) {
-			msg_fmt(err, errlen, "--baseline '%s': %s", path, strerror(errno));
-			return NULL;
-		}
-		list = json_array();
-		while (getline(&line, &cap, f) > 0) {
-			json_t *o = json_loads(line, 0, &je);
-			if (json_is_object(o) && json_object_get(o, "latency_ms"))
-				json_array_append(list, o);
-			json_decref(o);
-		}
-		free(line);
-		fclose(f);
-	}
-	if (json_array_size(list) == 0) {
-		msg_fmt(err, errlen, "--baseline '%s': no bench results in it", path);
-		json_decref(list);
-		return NULL;
-	}
-	return list;
-}
-
-/* Compares each result with its baseline; prints the differences; 1 on a regression. */
-static int compare(const struct task_def *d, json_t *results, json_t *base, double tol, int quiet)
-{
-	size_t i, j;
-	json_t *r, *b;
-	int worse = 0, matched = 0;
-	json_array_foreach(results, i, r) {
-		json_array_foreach(base, j, b) {
-			static const struct {
-				const char *obj, *key, *label;
-				int higher_is_worse;
-			} m[] = {{"latency_ms", "p50", "p50 latency", 1}, {NULL, "items_per_s", "items/s", 0},
-			         {"ram_bytes", "peak", "peak RSS", 1}};
-			if (!same_config(d, r, b))
-				continue;
-			matched++;
-			for (int k = 0; k < 3; k++) {
-				json_t *x = m[k].obj ? json_object_get(json_object_get(r, m[k].obj), m[k].key) : json_object_get(r, m[k].key);
-				json_t *y = m[k].obj ? json_object_get(json_object_get(b, m[k].obj), m[k].key) : json_object_get(b, m[k].key);
-				double now = json_number_value(x), was = json_number_value(y), change;
-				if (!json_is_number(x) || !json_is_number(y) || was == 0)
-					continue;
-				change = (now - was) / was * 100.0;
-				if (m[k].higher_is_worse ? change > tol : -change > tol) {
-					worse = 1;
-					msg_error("regression at batch %lld: %s %.4g, baseline %.4g (%+.1f%%, tolerance %g%%)",
-					          (long long)json_integer_value(json_object_get(r, "batch_size")), m[k].label, now,
-					          was, change, tol);
-				} else if (!quiet) {
-					msg_info("batch %lld: %s %.4g, baseline %.4g (%+.1f%%)",
-					         (long long)json_integer_value(json_object_get(r, "batch_size")), m[k].label, now,
-					         was, change);
-				}
-			}
-			break;
-		}
-	}
-	if (!matched) {
-		msg_error("--baseline: no configuration in common with this run");
-		return 1;
-	}
-	return worse;
-}
-
-/* Prints the results as a Markdown table: a column per knob of the task. */
+/*
+ * Prints the results as a Markdown table: a column per knob of the task;
+ * with a baseline, its value and the change of each gated figure and the
+ * verdict per configuration.
+ */
 static void print_md(const struct task_def *d, json_t *head, json_t *results)
 {
 	size_t i;
-	json_t *r;
-	char key[64];
+	json_t *r, *gate = json_object_get(head, "baseline");
+	char key[64], num[64];
+	int cuda = 0, reps = 1, nfig;
+
+	json_array_foreach(results, i, r) {
+		double v, lo, hi;
+		cuda |= gate_figure_get(r, 3, &v, &lo, &hi) == 0;
+		if (json_integer_value(json_object_get(r, "repeat")) > reps)
+			reps = (int)json_integer_value(json_object_get(r, "repeat"));
+	}
+	nfig = cuda ? 4 : 3;
 	printf("## tinfer bench: %s (%s), %s %s%s, %lld threads, libtorch %s, input %s\n\n",
 	       json_string_value(json_object_get(head, "model")), json_string_value(json_object_get(head, "file")),
 	       json_string_value(json_object_get(head, "device")), json_string_value(json_object_get(head, "dtype")),
 	       json_is_true(json_object_get(head, "autocast")) ? " autocast" : "",
 	       (long long)json_integer_value(json_object_get(head, "threads")),
 	       json_string_value(json_object_get(head, "libtorch")), json_string_value(json_object_get(head, "input")));
+	if (json_object_get(head, "when"))
+		printf("%s on %s (%s, %lld cores), tinfer %s%s%s\n\n", json_string_value(json_object_get(head, "when")),
+		       json_string_value(json_object_get(head, "host")), json_string_value(json_object_get(head, "cpu")),
+		       (long long)json_integer_value(json_object_get(head, "cores")),
+		       json_string_value(json_object_get(head, "version")), reps > 1 ? "; medians of repeats: " : "",
+		       reps > 1 ? gate_plain(reps, num, sizeof num) : "");
 	printf("| batch |");
-	for (int k = 0; d->knobs && d->knobs[k]; k++)
+	for (int k = 0; d && d->knobs && d->knobs[k]; k++)
 		printf(" %s |", d->knobs[k]);
-	printf(" p50 ms | p90 ms | p99 ms | min ms | max ms | mean ± sd ms | items/s | peak RSS MiB |\n|---:|");
-	for (int k = 0; d->knobs && d->knobs[k]; k++)
+	printf(" p50 ms |%s p90 ms | p99 ms | min ms | max ms | mean ± sd ms | items/s | peak RSS MiB |%s",
+	       reps > 1 ? " p50 MAD ms |" : "", cuda ? " peak VRAM MiB |" : "");
+	if (gate)
+		printf(" base p50 ms | Δ p50 | base items/s | Δ items/s | base RSS MiB | Δ RSS |%s gate |",
+		       cuda ? " base VRAM MiB | Δ VRAM |" : "");
+	printf("\n|---:|");
+	for (int k = 0; d && d->knobs && d->knobs[k]; k++)
 		printf("---:|");
-	printf("---:|---:|---:|---:|---:|---:|---:|---:|\n");
+	printf("---:|---:|---:|---:|---:|---:|---:|---:|%s%s", reps > 1 ? "---:|" : "", cuda ? "---:|" : "");
+	if (gate)
+		printf("---:|---:|---:|---:|---:|---:|%s:---|", cuda ? "---:|---:|" : "");
+	printf("\n");
 	json_array_foreach(results, i, r) {
-		json_t *l = json_object_get(r, "latency_ms");
+		json_t *l = json_object_get(r, "latency_ms"), *vs = json_object_get(r, "vs_baseline");
+		int ok;
 		printf("| %lld |", (long long)json_integer_value(json_object_get(r, "batch_size")));
-		for (int k = 0; d->knobs && d->knobs[k]; k++)
+		for (int k = 0; d && d->knobs && d->knobs[k]; k++)
 			printf(" %lld |", (long long)json_integer_value(json_object_get(r, knob_key(key, sizeof key, d->knobs[k]))));
-		printf(" %.2f | %.2f | %.2f | %.2f | %.2f | %.2f ± %.2f | %.1f | %.1f |\n",
-		       json_number_value(json_object_get(l, "p50")), json_number_value(json_object_get(l, "p90")),
+		printf(" %.3f |", md_value(r, 0, &ok));
+		if (reps > 1)
+			printf(" %.3f |", json_number_value(json_object_get(json_object_get(json_object_get(r, "figures"), "p50_ms"), "mad")));
+		printf(" %.3f | %.3f | %.3f | %.3f | %.3f ± %.3f | %.1f | %.1f |", json_number_value(json_object_get(l, "p90")),
 		       json_number_value(json_object_get(l, "p99")), json_number_value(json_object_get(l, "min")),
 		       json_number_value(json_object_get(l, "max")), json_number_value(json_object_get(l, "mean")),
-		       json_number_value(json_object_get(l, "sd")), json_number_value(json_object_get(r, "items_per_s")),
-		       (double)json_integer_value(json_object_get(json_object_get(r, "ram_bytes"), "peak")) / 1048576.0);
+		       json_number_value(json_object_get(l, "sd")), md_value(r, 1, &ok), md_value(r, 2, &ok));
+		if (cuda)
+			printf(" %.1f |", md_value(r, 3, &ok));
+		if (gate) {
+			const char *verdict = json_is_object(vs) ? "ok" : "new";
+			char bad[128] = "";
+			for (int k = 0; k < nfig; k++) {
+				json_t *c = json_object_get(vs, gate_figures[k].key);
+				double b = json_number_value(json_object_get(c, "baseline"));
+				const char *v = json_string_value(json_object_get(c, "verdict"));
+				if (!c) {
+					printf(" | |");
+					continue;
+				}
+				if (gate_figures[k].bytes)
+					printf(" %.1f |", b / 1048576.0);
+				else
+					printf(k == 0 ? " %.3f |" : " %.1f |", b);
+				printf(" %+.1f%% |", json_number_value(json_object_get(c, "delta_pct")));
+				if (v && !strcmp(v, "regression"))
+					snprintf(bad + strlen(bad), sizeof bad - strlen(bad), "%s%s", bad[0] ? ", " : "",
+					         gate_figures[k].label);
+				else if (v && !strcmp(v, "within noise") && !strcmp(verdict, "ok"))
+					verdict = "ok (within noise)";
+			}
+			if (bad[0])
+				printf(" **regression**: %s |", bad);
+			else
+				printf(" %s |", verdict);
+		}
+		printf("\n");
 	}
-	printf("\nload %.1f ms; first inference %.1f ms\n", json_number_value(json_object_get(json_object_get(head, "time_ms"), "load")),
+	printf("\nload %.1f ms; first inference %.1f ms\n",
+	       json_number_value(json_object_get(json_object_get(head, "time_ms"), "load")),
 	       json_number_value(json_object_get(json_object_get(json_array_get(results, 0), "time_ms"), "first_inference")));
+	if (gate) {
+		json_t *miss = json_object_get(gate, "missing"), *c;
+		printf("\nbaseline %s: %s", json_string_value(json_object_get(gate, "file")),
+		       json_is_true(json_object_get(gate, "pass")) ? "pass" : "**FAIL**");
+		printf("; tolerance %s%%", gate_plain(json_number_value(json_object_get(gate, "tolerance_pct")), num, sizeof num));
+		printf(", memory %s%%", gate_plain(json_number_value(json_object_get(gate, "memory_tolerance_pct")), num, sizeof num));
+		json_array_foreach(json_object_get(gate, "differences"), i, c)
+			printf("%s%s", i ? ", " : "; compared across a different ",
+			       json_string_value(json_object_get(c, "field")));
+		if (json_array_size(json_object_get(gate, "differences")))
+			printf(" (--compare-any)");
+		json_array_foreach(miss, i, c) {
+			char cfg[200];
+			gate_config_label(d, c, cfg, sizeof cfg);
+			printf("%s%s", i ? ", " : "; missing: ", cfg);
+		}
+		printf("\n");
+	}
 }
 
 /*
@@ -514,6 +602,103 @@ static int configurations(const struct opts *o, const struct task *t, struct con
 	return total;
 }
 
+/*
+ * Where and when the run happened, for the head: "when" (UTC, ISO 8601),
+ * "host", "cores" (CPUs online) and "command" (argv as an array).
+ */
+static void provenance(json_t *head, const struct opts *o)
+{
+	char host[256] = "", when[32] = "";
+	time_t now = time(NULL);
+	struct tm tm;
+	long cores = sysconf(_SC_NPROCESSORS_ONLN);
+	json_t *argv = json_array();
+
+	if (gmtime_r(&now, &tm))
+		strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	if (gethostname(host, sizeof host - 1) < 0)
+		host[0] = '\0';
+	for (int i = 0; i < o->argc; i++) { /* an argument that is not UTF-8 gets U+FFFD for its bad bytes */
+		char *a = text_utf8_lossy(o->argv[i], strlen(o->argv[i]));
+		json_array_append_new(argv, a ? json_string(a) : json_null());
+		free(a);
+	}
+	json_object_set_new(head, "when", json_string(when));
+	json_object_set_new(head, "host", host[0] ? json_string(host) : json_null());
+	json_object_set_new(head, "cores", cores > 0 ? json_integer(cores) : json_null());
+	json_object_set_new(head, "command", argv);
+}
+
+/* Writes head and results to stdout as --format asks.  EXIT_WRITE when stdout fails. */
+static int emit(const struct opts *o, const struct task_def *d, json_t *head, json_t *results)
+{
+	if (!strcmp(o->format, "md")) {
+		print_md(d, head, results);
+	} else if (!strcmp(o->format, "jsonl")) {
+		size_t i;
+		json_t *r;
+		json_array_foreach(results, i, r) {
+			json_t *one = json_deep_copy(head), *v;
+			const char *key;
+			json_object_foreach(r, key, v) { /* time_ms, ram_bytes, vram_bytes: both halves */
+				json_t *h = json_object_get(one, key);
+				if (json_is_object(h) && json_is_object(v))
+					json_object_update(h, v);
+				else
+					json_object_set(one, key, v);
+			}
+			json_dumpf(one, stdout, OUTPUT_JSON_FLAGS);
+			putchar('\n');
+			json_decref(one);
+		}
+	} else {
+		json_object_set(head, "results", results);
+		json_dumpf(head, stdout, OUTPUT_JSON_FLAGS);
+		putchar('\n');
+		json_object_del(head, "results");
+	}
+	return fflush(stdout) != 0 || ferror(stdout) ? EXIT_WRITE : EXIT_OK;
+}
+
+/* --results FILE: gates an earlier result against --baseline without running anything. */
+static int gate_only(const struct opts *o, const struct gate_params *g)
+{
+	char err[ERRLEN];
+	json_t *results = NULL, *base = NULL, *summary = json_object();
+	json_t *head = gate_load(o->bench_results, &results, err, sizeof err), *base_head = NULL;
+	const struct task_def *d;
+	int status;
+
+	if (!head) {
+		msg_error("--results %s", err);
+		status = EXIT_USAGE;
+		goto out;
+	}
+	if (!(base_head = gate_load(o->baseline, &base, err, sizeof err))) {
+		msg_error("--baseline %s", err);
+		status = EXIT_USAGE;
+		goto out;
+	}
+	d = task_find(json_string_value(json_object_get(head, "task")));
+	json_object_set_new(summary, "file", json_string(o->baseline));
+	if (gate_check(d, head, base_head, g, summary, err, sizeof err) < 0) {
+		msg_error("%s", err);
+		status = EXIT_USAGE;
+		goto out;
+	}
+	status = gate_compare(d, results, base, g, summary) ? EXIT_SOME_FAILED : EXIT_OK;
+	json_object_set(head, "baseline", summary);
+	if (emit(o, d, head, results) != EXIT_OK)
+		status = EXIT_WRITE;
+out:
+	json_decref(summary);
+	json_decref(head);
+	json_decref(results);
+	json_decref(base_head);
+	json_decref(base);
+	return status;
+}
+
 int bench_main(const struct opts *o, double t_start)
 {
 	struct model_spec sp;
@@ -522,12 +707,18 @@ int bench_main(const struct opts *o, double t_start)
 	struct source s;
 	struct ptar_info pi;
 	struct run_stats st = {0};
+	struct gate_params g = {o->baseline, o->tolerance, o->memory_tolerance, o->compare_any, o->allow_missing,
+	                        o->quiet};
 	char err[ERRLEN] = "", cpu[256], sha[65] = "";
 	long cloud_points = 0;
 	int n_conf, status = EXIT_OK;
 	struct config *confs = NULL;
-	json_t *head = NULL, *results = json_array();
+	json_t *head = NULL, *results = json_array(), *base_head = NULL, *base = NULL, *summary = NULL;
 
+	if (o->bench_results) {
+		json_decref(results);
+		return gate_only(o, &g);
+	}
 	memset(&m, 0, sizeof m);
 	m.dev_index = -1;
 	memset(&s, 0, sizeof s);
@@ -549,6 +740,12 @@ int bench_main(const struct opts *o, double t_start)
 	if (ptar_stat_dir(sp.file, &pi, err, sizeof err) < 0) {
 		msg_error("model '%s': '%s': %s", sp.name, sp.file, err);
 		status = EXIT_MODEL;
+		goto out;
+	}
+	/* a baseline that cannot be read fails before libtorch is even mapped */
+	if (o->baseline && !(base_head = gate_load(o->baseline, &base, err, sizeof err))) {
+		msg_error("--baseline %s", err);
+		status = EXIT_USAGE;
 		goto out;
 	}
 	if (!(confs = calloc(4096, sizeof *confs))) {
@@ -575,6 +772,8 @@ int bench_main(const struct opts *o, double t_start)
 		msg_error("%s", err);
 		goto out;
 	}
+	if (sha256_file(sp.file, sha) < 0)
+		sha[0] = '\0';
 	memtrace_phase("load");
 	{
 		struct model_params p = {.device = o->device,
@@ -590,17 +789,7 @@ int bench_main(const struct opts *o, double t_start)
 	t.T = m.T;
 	if (m.dev_index >= 0)
 		memtrace_vram(m.T, m.dev_index);
-	memtrace_phase("first batch");
-	for (int c = 0; c < n_conf && status == EXIT_OK; c++) {
-		json_t *r = bench_config(o, &t, &m, &s, &confs[c], &status, err, sizeof err);
-		if (!r)
-			msg_error("batch %ld: %s", confs[c].batch, err);
-		else
-			json_array_append_new(results, r);
-	}
 	cpu_model(cpu, sizeof cpu);
-	if (sha256_file(sp.file, sha) < 0)
-		sha[0] = '\0';
 	st.t_start = t_start;
 	st.threads = opts_threads(o);
 	st.task = t.def->name;
@@ -609,53 +798,49 @@ int bench_main(const struct opts *o, double t_start)
 	st.fast_decode = o->fast_decode;
 	report_take_model(&st, &m, (task_inputs(&t) & TASK_IN_IMAGE) != 0);
 	head = report_config(&st, &sp);
+	provenance(head, o);
 	json_object_set_new(head, "cpu", json_string(cpu));
 	json_object_set_new(head, "file_bytes", json_integer((json_int_t)pi.file_size));
 	json_object_set_new(head, "sha256", sha[0] ? json_string(sha) : json_null());
 	json_object_set_new(head, "input", json_string(s.name));
+	json_object_set_new(head, "input_dtype", s.dtype ? json_string(s.dtype) : json_null());
 	if (t.def->settings)
 		json_object_set_new(head, "task_settings", t.def->settings(&t));
-	if (!strcmp(o->format, "md")) {
-		print_md(t.def, head, results);
-	} else if (!strcmp(o->format, "jsonl")) {
-		size_t i;
-		json_t *r;
-		json_array_foreach(results, i, r) {
-			json_t *one = json_deep_copy(head), *v;
-			const char *key;
-			json_object_foreach(r, key, v) { /* time_ms, ram_bytes, vram_bytes: both halves */
-				json_t *h = json_object_get(one, key);
-				if (json_is_object(h) && json_is_object(v))
-					json_object_update(h, v);
-				else
-					json_object_set(one, key, v);
-			}
-			json_dumpf(one, stdout, OUTPUT_JSON_FLAGS);
-			putchar('\n');
-			json_decref(one);
-		}
-	} else {
-		json_object_set(head, "results", results);
-		json_dumpf(head, stdout, OUTPUT_JSON_FLAGS);
-		putchar('\n');
-	}
-	if (o->baseline && status == EXIT_OK) {
-		json_t *base = load_baseline(o->baseline, err, sizeof err);
-		if (!base) {
+	/* what the model runs as is known now: refuse an incomparable baseline before measuring */
+	if (base_head) {
+		summary = json_pack("{s:s}", "file", o->baseline);
+		if (gate_check(t.def, head, base_head, &g, summary, err, sizeof err) < 0) {
 			msg_error("%s", err);
 			status = EXIT_USAGE;
-		} else {
-			if (compare(t.def, results, base, o->tolerance, o->quiet))
-				status = EXIT_SOME_FAILED;
-			json_decref(base);
+			goto out;
 		}
 	}
+	for (int c = 0; c < n_conf && status == EXIT_OK; c++) {
+		json_t *r = bench_config(o, &t, &m, &s, &confs[c], &status, err, sizeof err);
+		if (!r)
+			msg_error("batch %ld: %s", confs[c].batch, err);
+		else
+			json_array_append_new(results, r);
+	}
+	if (base && status == EXIT_OK) {
+		if (gate_compare(t.def, results, base, &g, summary))
+			status = EXIT_SOME_FAILED;
+		json_object_set(head, "baseline", summary);
+	}
+	if (emit(o, t.def, head, results) != EXIT_OK)
+		status = EXIT_WRITE;
 out:
 	if (o->memory_trace && memtrace_finish(o->memory_trace, o->plot, "tinfer bench: memory over time", err,
-	                                       sizeof err) < 0)
+	                                       sizeof err) < 0) {
 		msg_error("%s", err);
+		if (status == EXIT_OK || status == EXIT_SOME_FAILED)
+			status = EXIT_WRITE;
+	}
 	json_decref(head);
 	json_decref(results);
+	json_decref(base_head);
+	json_decref(base);
+	json_decref(summary);
 	free(confs);
 	free(s.sample);
 	cloud_free(&s.cloud);

@@ -30,6 +30,10 @@ static struct {
 	const char *phase;
 	const struct tch_api *T;
 	int dev;
+	struct name {
+		struct name *next;
+		char s[];
+	} *names;                   /* copies of the phases' names */
 } tr = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
 /* Takes one sample under the lock. */
@@ -100,12 +104,65 @@ void memtrace_vram(const struct tch_api *T, int dev)
 
 void memtrace_phase(const char *name)
 {
-	if (!tr.on)
+	struct name *n;
+	if (!tr.on || (tr.phase && !strcmp(tr.phase, name)))
 		return;
+	if (!(n = malloc(sizeof *n + strlen(name) + 1)))
+		return; /* the phase before goes on */
+	strcpy(n->s, name);
 	pthread_mutex_lock(&tr.lock);
-	tr.phase = name;
+	n->next = tr.names;
+	tr.names = n;
+	tr.phase = n->s;
 	pthread_mutex_unlock(&tr.lock);
 	take(); /* every phase starts with a sample */
+}
+
+/* Estimated width in pixels of text in a sans-serif face of size px: 0.62 em a character, wider than
+ * DejaVu Sans's and Liberation Sans's digits and lower case, so that boxes placed apart stay apart. */
+static double text_width(const char *text, double px) { return 0.62 * px * (double)strlen(text); }
+
+/*
+ * The phases' labels: horizontal, at the top of the plot, each just right
+ * of its line (left of it near the right edge), in the first row where it
+ * overlaps no label already placed; a label that finds no free row among
+ * MAXROWS is left out (its line stays).  Stores each label's row, -1 when
+ * left out, in row[], and its left edge in lx[].
+ */
+#define MAXROWS 8
+static void place_labels(const double *x, const char *const *name, int n, double left, double right, int *row,
+                         double *lx)
+{
+	double used[MAXROWS][2 * 64];
+	int nused[MAXROWS] = {0};
+	for (int i = 0; i < n; i++) {
+		double w = text_width(name[i], 11), a = x[i] + 3, b = a + w;
+		if (b > right)
+			a = x[i] - 3 - w, b = x[i] - 3;
+		if (a < left)
+			a = left, b = left + w;
+		row[i] = -1;
+		lx[i] = a;
+		for (int r = 0; r < MAXROWS && row[i] < 0; r++) {
+			int free_here = nused[r] < 64;
+			for (int k = 0; k < nused[r] && free_here; k++)
+				if (a < used[r][2 * k + 1] + 4 && used[r][2 * k] < b + 4)
+					free_here = 0;
+			if (free_here) {
+				used[r][2 * nused[r]] = a;
+				used[r][2 * nused[r] + 1] = b;
+				nused[r]++;
+				row[i] = r;
+			}
+		}
+	}
+}
+
+/* Writes s with XML's special characters escaped. */
+static void xml_text(FILE *f, const char *s)
+{
+	for (const char *c = s; *c; c++)
+		fputs(*c == '<' ? "&lt;" : *c == '>' ? "&gt;" : *c == '&' ? "&amp;" : (char[2]){*c, 0}, f);
 }
 
 /* Writes the plot: RSS and its high-water mark over time, phases as bands. */
@@ -113,9 +170,17 @@ static int write_svg(const char *path, const char *title)
 {
 	const double W = 800, H = 420, L = 70, R = 20, T = 40, B = 50;
 	double tmax = 1, ymax = 1;
+	size_t np = 0;
+	double *px, *lx;
+	const char **pn;
+	int *row;
 	FILE *f = fopen(path, "we");
 	if (!f)
 		return -1;
+	px = malloc((tr.n + 1) * sizeof *px);
+	lx = malloc((tr.n + 1) * sizeof *lx);
+	pn = malloc((tr.n + 1) * sizeof *pn);
+	row = malloc((tr.n + 1) * sizeof *row);
 	for (size_t i = 0; i < tr.n; i++) {
 		if (tr.s[i].t > tmax)
 			tmax = tr.s[i].t;
@@ -132,16 +197,18 @@ static int write_svg(const char *path, const char *title)
 	           "font-family=\"sans-serif\" font-size=\"12\">\n<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n",
 	        W, H, W, H);
 	fprintf(f, "<text x=\"%.0f\" y=\"22\" font-size=\"15\">", L);
-	for (const char *c = title; *c; c++) /* XML-escape the title */
-		fputs(*c == '<' ? "&lt;" : *c == '>' ? "&gt;" : *c == '&' ? "&amp;" : (char[2]){*c, 0}, f);
+	xml_text(f, title);
 	fprintf(f, "</text>\n");
-	/* phases: a line and a label where each begins */
-	for (size_t i = 0; i < tr.n; i++)
-		if (i == 0 || tr.s[i].phase != tr.s[i - 1].phase)
-			fprintf(f, "<line x1=\"%.1f\" y1=\"%.0f\" x2=\"%.1f\" y2=\"%.0f\" stroke=\"#bbb\" stroke-dasharray=\"4 3\"/>"
-			           "<text x=\"%.1f\" y=\"%.0f\" fill=\"#555\" text-anchor=\"end\" transform=\"rotate(-90 %.1f %.0f)\">%s</text>\n",
-			        X(tr.s[i].t), T, X(tr.s[i].t), H - B, X(tr.s[i].t) + 12, T + 4, X(tr.s[i].t) + 12, T + 4,
-			        tr.s[i].phase ? tr.s[i].phase : "");
+	/* phases: a line where each begins; the labels go on top of the series, below */
+	for (size_t i = 0; px && pn && row && lx && i < tr.n; i++)
+		if (i == 0 || tr.s[i].phase != tr.s[i - 1].phase) {
+			px[np] = X(tr.s[i].t);
+			pn[np++] = tr.s[i].phase ? tr.s[i].phase : "";
+			fprintf(f, "<line x1=\"%.1f\" y1=\"%.0f\" x2=\"%.1f\" y2=\"%.0f\" stroke=\"#bbb\" stroke-dasharray=\"4 3\"/>\n",
+			        px[np - 1], T, px[np - 1], H - B);
+		}
+	if (np)
+		place_labels(px, pn, (int)np, L, W - R, row, lx);
 	/* axes and ticks */
 	fprintf(f, "<line x1=\"%.0f\" y1=\"%.0f\" x2=\"%.0f\" y2=\"%.0f\" stroke=\"black\"/>\n", L, H - B, W - R, H - B);
 	fprintf(f, "<line x1=\"%.0f\" y1=\"%.0f\" x2=\"%.0f\" y2=\"%.0f\" stroke=\"black\"/>\n", L, T, L, H - B);
@@ -177,6 +244,19 @@ static int write_svg(const char *path, const char *title)
 				        W - R - 110.0 * (3 - k), series[k].colour, series[k].name);
 		}
 	}
+	/* each phase's label where it fits (place_labels), haloed in white to stay legible over a series */
+	for (size_t i = 0; i < np; i++) {
+		if (row[i] < 0)
+			continue;
+		fprintf(f, "<text class=\"phase\" x=\"%.1f\" y=\"%.0f\" font-size=\"11\" fill=\"#555\" stroke=\"white\" "
+		           "stroke-width=\"3\" paint-order=\"stroke\">", lx[i], T + 12 + 14.0 * row[i]);
+		xml_text(f, pn[i]);
+		fprintf(f, "</text>\n");
+	}
+	free(lx);
+	free(px);
+	free(pn);
+	free(row);
 #undef X
 #undef Y
 	fprintf(f, "</svg>\n");
@@ -221,5 +301,11 @@ int memtrace_finish(const char *csv_path, const char *svg_path, const char *titl
 	free(tr.s);
 	tr.s = NULL;
 	tr.n = tr.cap = 0;
+	tr.phase = NULL;
+	while (tr.names) {
+		struct name *next = tr.names->next;
+		free(tr.names);
+		tr.names = next;
+	}
 	return rc;
 }

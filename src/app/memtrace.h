@@ -19,7 +19,8 @@ int memtrace_start(int interval_ms, char *err, size_t errlen);
 /* VRAM of CUDA device dev from now on (T's allocator figures). */
 void memtrace_vram(const struct tch_api *T, int dev);
 
-/* Marks the start of a phase ("load", "first batch", "steady", ...); name is kept, not copied. */
+/* Marks the start of a phase ("load", "first batch", "steady", ...); name is copied.  The
+ * phase goes on when name is the current one. */
 void memtrace_phase(const char *name);
 
 /*

@@ -73,23 +73,6 @@ struct run {
 	struct progress prog;
 };
 
-/* Element type a host buffer of npy type t is handed to libtorch as. */
-static int tch_of_npy(enum npy_dtype t)
-{
-	switch (t) {
-	case NPY_BOOL: return TCH_BOOL;
-	case NPY_U8: return TCH_U8;
-	case NPY_I8: return TCH_I8;
-	case NPY_I16: return TCH_I16;
-	case NPY_I32: return TCH_I32;
-	case NPY_I64: return TCH_I64;
-	case NPY_F16: return TCH_F16;
-	case NPY_F32: return TCH_F32;
-	case NPY_F64: return TCH_F64;
-	default: return -1; /* u16, u32, u64: libtorch has no such tensors (before 2.3) */
-	}
-}
-
 /*
  * Reads and decodes one input (a worker thread): an image is preprocessed
  * straight into row, a .npy or a cloud is kept as it is.  On any problem
@@ -293,7 +276,7 @@ static int infer_tensors(struct run *r, struct item *items, int count, int first
 	struct item **group = r->group;
 	const struct npy *a = &items[first].arr;
 	int64_t shape[NPY_MAXDIM + 1];
-	int n = 0, src = tch_of_npy(a->dtype), rc;
+	int n = 0, src = model_npy_type(a->dtype), rc;
 	size_t bytes = a->count * npy_itemsize(a->dtype);
 	unsigned char *stack;
 

@@ -13,7 +13,8 @@
 enum opt_id {
 	O_MODEL, O_MODELS, O_TASK, O_DEVICE, O_DTYPE, O_HALF, O_AUTOCAST, O_BATCH, O_THREADS,
 	O_OUTPUT, O_REPORT, O_FILES_FROM, O_RECURSIVE, O_NULL, O_QUIET, O_TOP_K,
-	O_MAX_PIXELS, O_FAST_DECODE, O_SAVE_DIR, O_IMAGE_STREAM, O_EVERY, O_CROP_FROM, O_CROP_PAD, O_DECODE_THREADS, O_JSON, O_RESUME, O_SHARD, O_PROGRESS, O_CONF, O_IOU, O_MAX_DET, O_DRAW, O_MEMORY_FORMAT, O_POINTS, O_PROMPTS, O_PROMPT_BATCH, O_SEED, O_MIN_SCORE, O_WARMUP, O_ITERS, O_INPUT, O_FORMAT, O_BASELINE, O_TOLERANCE,
+	O_MAX_PIXELS, O_FAST_DECODE, O_SAVE_DIR, O_IMAGE_STREAM, O_EVERY, O_CROP_FROM, O_CROP_PAD, O_DECODE_THREADS, O_JSON, O_RESUME, O_SHARD, O_PROGRESS, O_CONF, O_IOU, O_MAX_DET, O_DRAW, O_MEMORY_FORMAT, O_POINTS, O_PROMPTS, O_PROMPT_BATCH, O_SEED, O_MIN_SCORE, O_WARMUP, O_ITERS, O_REPEAT, O_INPUT, O_FORMAT, O_BASELINE, O_TOLERANCE,
+	O_MEMORY_TOLERANCE, O_COMPARE_ANY, O_ALLOW_MISSING, O_RESULTS,
 	O_MEMORY_TRACE, O_PLOT, O_HELP, O_VERSION
 };
 
@@ -69,10 +70,15 @@ static const struct option_def table[] = {
 	{O_JSON, 0, "json", NULL, C_INFO | C_MODELS, NULL, 0, 0, "machine-readable output"},
 	{O_WARMUP, 0, "warmup", "N", C_BENCH, NULL, 0, 0, "bench: untimed iterations first (default 3)"},
 	{O_ITERS, 0, "iters", "N", C_BENCH, NULL, 0, 0, "bench: timed iterations (default 20)"},
-	{O_INPUT, 0, "input", "FILE", C_BENCH, NULL, F, 0, "bench: a real input, preprocessed as run does (default: synthetic)"},
+	{O_REPEAT, 0, "repeat", "N", C_BENCH, NULL, 0, 0, "bench: measure each configuration N times; medians and spread (default 1)"},
+	{O_INPUT, 0, "input", "FILE", C_BENCH, NULL, F, 0, "bench: a real input (image, or .npy of any numeric dtype), preprocessed as run does (default: synthetic)"},
 	{O_FORMAT, 0, "format", "FMT", C_BENCH, "json jsonl md", 0, 0, "bench: json (default), jsonl (one object per configuration), md"},
-	{O_BASELINE, 0, "baseline", "FILE", C_BENCH, NULL, F, 0, "bench: exit 1 when worse than this earlier result"},
-	{O_TOLERANCE, 0, "tolerance", "PCT", C_BENCH, NULL, 0, 0, "bench: how much worse is a regression (default 10)"},
+	{O_BASELINE, 0, "baseline", "FILE", C_BENCH, NULL, F, 0, "bench: exit 1 when worse than this earlier result, 2 when it is not comparable"},
+	{O_TOLERANCE, 0, "tolerance", "PCT", C_BENCH, NULL, 0, 0, "bench: how much worse latency or items/s may be, in percent (default 10)"},
+	{O_MEMORY_TOLERANCE, 0, "memory-tolerance", "PCT", C_BENCH, NULL, 0, 0, "bench: how much more peak RSS and VRAM may be, in percent (default: --tolerance)"},
+	{O_COMPARE_ANY, 0, "compare-any", NULL, C_BENCH, NULL, 0, 0, "bench: gate against a baseline of another model, device, dtype, threads or libtorch anyway"},
+	{O_ALLOW_MISSING, 0, "allow-missing", NULL, C_BENCH, NULL, 0, 0, "bench: baseline configurations this run lacks do not fail the gate"},
+	{O_RESULTS, 0, "results", "FILE", C_BENCH, NULL, F, 0, "bench: gate FILE, an earlier bench's output, against --baseline instead of running"},
 	{O_MEMORY_TRACE, 0, "memory-trace", "FILE", C_RB, NULL, F, 0, "RSS (and VRAM) over time as CSV"},
 	{O_PLOT, 0, "plot", "FILE", C_RB, NULL, F, 0, "with --memory-trace: draw it as SVG, phases marked"},
 	{O_HELP, 'h', "help", NULL, C_ALL, NULL, 0, 0, "show this help and exit"},
@@ -449,6 +455,11 @@ static int apply(struct opts *o, const struct option_def *d, const char *val)
 	case O_FORMAT: o->format = val; break;
 	case O_BASELINE: o->baseline = val; break;
 	case O_TOLERANCE: return parse_double(d->longname, val, 0.0, 1e6, &o->tolerance);
+	case O_MEMORY_TOLERANCE: return parse_double(d->longname, val, 0.0, 1e6, &o->memory_tolerance);
+	case O_REPEAT: return set_long(d->longname, val, 1, 1000, &o->repeat);
+	case O_COMPARE_ANY: o->compare_any = 1; break;
+	case O_ALLOW_MISSING: o->allow_missing = 1; break;
+	case O_RESULTS: o->bench_results = val; break;
 	case O_MEMORY_TRACE: o->memory_trace = val; break;
 	case O_PLOT: o->plot = val; break;
 	case O_SEED:
@@ -516,6 +527,10 @@ int opts_parse(int argc, char **argv, struct opts *o)
 	o->iters = 20;
 	o->format = "json";
 	o->tolerance = 10.0;
+	o->memory_tolerance = -1.0;
+	o->repeat = 1;
+	o->argc = argc;
+	o->argv = argv;
 	o->inputs = calloc((size_t)argc, sizeof *o->inputs);
 	if (!o->inputs) {
 		msg_error("out of memory");
@@ -625,7 +640,17 @@ int opts_parse(int argc, char **argv, struct opts *o)
 		o->shell = o->inputs[0];
 		return 0;
 	}
-	if (cmd != CMD_MODELS && !o->model) {
+	if (o->bench_results && !o->baseline) {
+		msg_error("--results is gated against a --baseline: give both");
+		return -1;
+	}
+	if (o->bench_results && o->model) {
+		msg_error("--results gates an earlier result: it runs no model (drop -m)");
+		return -1;
+	}
+	if (o->memory_tolerance < 0)
+		o->memory_tolerance = o->tolerance;
+	if (cmd != CMD_MODELS && !o->model && !o->bench_results) {
 		msg_error("'%s' needs a model: -m NAME|PATH", command_name(cmd));
 		opts_usage();
 		return -1;

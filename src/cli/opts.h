@@ -58,6 +58,13 @@ struct opts {
 	const char *format;         /* json, jsonl, md */
 	const char *baseline;       /* --baseline FILE: fail on a regression against it */
 	double tolerance;           /* --tolerance, percent */
+	double memory_tolerance;    /* --memory-tolerance, percent (default: tolerance) */
+	long repeat;                /* --repeat: measurements of each configuration */
+	int compare_any;            /* --compare-any: gate against an incomparable baseline */
+	int allow_missing;          /* --allow-missing: baseline configurations may be absent */
+	const char *bench_results;  /* --results FILE: gate it instead of running */
+	int argc;                   /* the command line, for bench's provenance */
+	char **argv;
 	const char *memory_trace;   /* --memory-trace FILE.csv (run and bench) */
 	const char *plot;           /* --plot FILE.svg */
 	long threads;               /* 0 = all cores */

@@ -187,3 +187,19 @@ tch_value *model_forward(struct model *m, const void *host, int src, const int64
 		return NULL;
 	}
 }
+
+int model_npy_type(enum npy_dtype t)
+{
+	switch (t) {
+	case NPY_BOOL: return TCH_BOOL;
+	case NPY_U8: return TCH_U8;
+	case NPY_I8: return TCH_I8;
+	case NPY_I16: return TCH_I16;
+	case NPY_I32: return TCH_I32;
+	case NPY_I64: return TCH_I64;
+	case NPY_F16: return TCH_F16;
+	case NPY_F32: return TCH_F32;
+	case NPY_F64: return TCH_F64;
+	default: return -1;
+	}
+}

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "engine/shim.h"
+#include "formats/npy.h"
 
 /* How to load and run the model: what the command line asked for. */
 struct model_params {
@@ -66,6 +67,10 @@ int model_fall_back(struct model *m, const char *why);
 
 /* The element type float inputs are handed to the model as. */
 int model_float_type(const struct model *m);
+
+/* The element type a host buffer of .npy type t is handed to the model as;
+ * -1 for u16, u32, u64: libtorch has no such tensors (before 2.3). */
+int model_npy_type(enum npy_dtype t);
 
 /* Bytes of an element type. */
 size_t tch_elem_size(int t);
