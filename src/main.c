@@ -37,8 +37,8 @@ int main(int argc, char **argv)
 	free(o.inputs);
 	if (fflush(stdout) != 0 || ferror(stdout)) {
 		msg_error("write error on stdout");
-		if (status == EXIT_OK)
-			status = EXIT_SOME_FAILED;
+		if (status == EXIT_OK || status == EXIT_SOME_FAILED)
+			status = EXIT_WRITE;
 	}
 	/* Everything is written: leave without running libtorch's and its
 	 * BLAS's exit handlers, which only tear down what the kernel frees

@@ -105,6 +105,11 @@ records write/dev-full-report "$TMP/full.json" \
 st=$?
 [ $st -eq 5 ] && pass write/closed-stdout || fail write/closed-stdout "exit $st"
 records write/closed-stdout-report "$TMP/closed.json" 'R[0]["records"] == 0 and R[0]["error"]'
+# every command's stdout: a failed write is a failed run (exit 5), never 0 or 1
+for c in --help --version models "info -m digits" "completions bash"; do
+	sh -c '"$0" $1 >/dev/full 2>/dev/null; echo $? >"$2"' "$T" "$c" "$TMP/st"
+	[ "$(cat "$TMP/st")" = 5 ] && pass "write/full-$c" || fail "write/full-$c" "exit $(cat "$TMP/st")"
+done
 # the reader goes away: the report says so, exit 141, no message
 # (500 inputs, so that the run cannot end before head does; records written
 # before head exits reach the pipe's buffer: at least 2, never all)
