@@ -5,6 +5,7 @@
 #include "app/bench.h"
 #include "cli/complete.h"
 #include "app/info.h"
+#include "sys/heap.h"
 #include "sys/memstat.h"
 #include "sys/msg.h"
 #include "cli/opts.h"
@@ -25,6 +26,9 @@ int main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	msg_set_quiet(o.quiet);
+	/* the commands that load libtorch: its tensors on huge pages */
+	if (o.cmd == CMD_RUN || o.cmd == CMD_BENCH)
+		heap_use_huge_pages(argv);
 	switch (o.cmd) {
 	case CMD_HELP: opts_help(); status = EXIT_OK; break;
 	case CMD_VERSION: printf("tinfer %s\n", TINFER_VERSION); status = EXIT_OK; break;
