@@ -47,6 +47,7 @@ complete -c tinfer -n '__fish_seen_subcommand_from run' -l top-k -x -d 'classify
 complete -c tinfer -n '__fish_seen_subcommand_from run' -l conf -x -d 'detect: keep boxes scoring above X (default: manifest\'s, else 0.25)'
 complete -c tinfer -n '__fish_seen_subcommand_from run' -l iou -x -d 'detect: NMS IoU threshold (default: manifest\'s, else 0.45)'
 complete -c tinfer -n '__fish_seen_subcommand_from run' -l max-det -x -d 'detect: at most N boxes per image (default: manifest\'s, else 300)'
+complete -c tinfer -n '__fish_seen_subcommand_from run' -l classes -x -d 'detect: keep only these classes, labels or indices, comma-separated (default all)'
 complete -c tinfer -n '__fish_seen_subcommand_from run' -l draw -x -a '(__fish_complete_directories)' -d 'detect: write each image with its boxes drawn into DIR'
 complete -c tinfer -n '__fish_seen_subcommand_from run bench' -l points -x -d 'segment: points sampled per cloud (default: manifest\'s, else 15000; bench: a list)'
 complete -c tinfer -n '__fish_seen_subcommand_from run bench' -l prompts -x -d 'segment: prompt points per cloud (default: manifest\'s, else 75)'

@@ -243,7 +243,7 @@ static int infer(struct run *r, const void *host, int src, int64_t *shape, int n
 		r->m.T->tch_value_free(out);
 		r->st.post_ms += now_ms() - t1;
 		if (rc < 0) {
-			r->fatal = EXIT_MODEL;
+			r->fatal = r->task.status ? r->task.status : EXIT_MODEL;
 			msg_fmt(r->fatal_msg, sizeof r->fatal_msg, "model '%s': %s", r->spec.name, err);
 			return -1;
 		}
