@@ -143,6 +143,10 @@ static int embed_start(struct task *t, long long rows, char *err, size_t errlen)
 		goto fresh;
 	if (rows < 0)
 		rows = 0;
+	if (rows > 0 && st.st_size == 0) {
+		msg_fmt(err, errlen, "--resume: the records cite %lld rows of '%s', which was missing or empty", rows, e->path);
+		return EXIT_USAGE;
+	}
 	got = pread(e->fd, h, sizeof h, 0);
 	if (got < 0) {
 		msg_fmt(err, errlen, "--resume: reading '%s': %s", e->path, strerror(errno));
