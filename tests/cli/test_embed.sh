@@ -191,3 +191,11 @@ PYEOF
 records crop-from/row "$TMP/out" \
 	'len(R) == 1 and R[0]["input"].endswith("astronaut.png") and R[0]["det"] == 0 and len(R[0]["box"]) == 4 and R[0]["row"] == 0'
 "$PY" -c "import numpy as np; a = np.load('$TMP/f/embeddings.npy'); print('PASS crop-from/file' if a.shape == (1, 128) else f'FAIL crop-from/file: {a.shape}')"
+# a detector's records made on crops (they have "box"): their boxes are in
+# the crop's pixels, so cutting them from the source would be wrong: an
+# error record each, not a wrong crop
+printf '{"input": "%s", "det": 3, "ok": true, "task": "detect", "box": [10, 10, 60, 60], "detections": [{"box": [1, 1, 20, 20], "score": 0.9, "class": 0, "label": "face"}]}\n' \
+	"$TMP/in/000.png" >"$TMP/nested.jsonl"
+expect crop-from/nested 1 "$T" run -m vec $M --crop-from "$TMP/nested.jsonl"
+records crop-from/nested/error-record "$TMP/out" \
+	'len(R) == 1 and R[0]["ok"] is False and R[0]["det"] == 3 and "made on a crop" in R[0]["error"]'
