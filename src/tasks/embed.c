@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -132,17 +133,21 @@ static int embed_start(struct task *t, long long rows, char *err, size_t errlen)
 	if (!e->save_dir)
 		return 0;
 	snprintf(e->path, sizeof e->path, "%s/embeddings.npy", e->save_dir);
-	/* never through a symlink planted there; a new run starts afresh */
-	e->fd = open(e->path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | (rows < 0 ? O_TRUNC : 0), 0666);
+	/* never through a symlink planted there */
+	e->fd = open(e->path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0666);
 	if (e->fd < 0 || fstat(e->fd, &st) < 0 || !S_ISREG(st.st_mode)) {
 		msg_fmt(err, errlen, "--save-dir: '%s': %s", e->path,
 		        e->fd < 0 && errno == ELOOP ? "is a symbolic link" : e->fd >= 0 ? "not a regular file" : strerror(errno));
 		return EXIT_USAGE;
 	}
-	if (rows <= 0 && st.st_size == 0) /* nothing to keep */
+	/* one writer: shards or runs sharing a folder would mix their rows */
+	if (flock(e->fd, LOCK_EX | LOCK_NB) < 0) {
+		msg_fmt(err, errlen, "--save-dir: '%s' is being written by another process%s", e->path,
+		        errno == EWOULDBLOCK ? " (give each shard its own --save-dir)" : "");
+		return EXIT_USAGE;
+	}
+	if (rows < 0 || (rows == 0 && st.st_size == 0)) /* a new run starts afresh; or nothing to keep */
 		goto fresh;
-	if (rows < 0)
-		rows = 0;
 	if (rows > 0 && st.st_size == 0) {
 		msg_fmt(err, errlen, "--resume: the records cite %lld rows of '%s', which was missing or empty", rows, e->path);
 		return EXIT_USAGE;
@@ -178,7 +183,7 @@ static int embed_start(struct task *t, long long rows, char *err, size_t errlen)
 	/* rows no kept record cites (their records never got out): cut off */
 	if (ftruncate(e->fd, (off_t)(HEADER + e->rows * e->dim * 4)) < 0 || write_header(e) < 0) {
 		msg_fmt(err, errlen, "--resume: '%s': %s", e->path, strerror(errno));
-		return EXIT_WRITE;
+		return EXIT_USAGE;
 	}
 	return 0;
 fresh:

@@ -104,6 +104,9 @@ ls "$TMP"/in/*.png >"$TMP/list120"
 pid=$!
 i=0
 while [ "$i" -lt 600 ] && [ "$(cat "$TMP/k.jsonl" 2>/dev/null | wc -l)" -lt 5 ]; do sleep 0.1; i=$((i + 1)); done
+# a second run on the same folder meanwhile (a shard given the same --save-dir) is refused, the file untouched
+expect kill/second-writer 2 "$T" run -m vec $M --save-dir "$TMP/k" "$TMP/in/000.png"
+grep_in kill/second-writer/message "$TMP/err" "^tinfer: --save-dir: '.*k/embeddings.npy' is being written by another process \(give each shard its own --save-dir\)$"
 kill -9 "$pid" 2>/dev/null
 wait "$pid" 2>/dev/null
 "$PY" - "$TMP" <<'PYEOF'
