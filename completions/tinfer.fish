@@ -56,7 +56,7 @@ complete -c tinfer -n '__fish_seen_subcommand_from run bench' -l seed -x -d 'seg
 complete -c tinfer -n '__fish_seen_subcommand_from run bench' -l min-score -x -d 'segment: drop masks whose predicted IoU is lower (default 0.5)'
 complete -c tinfer -n '__fish_seen_subcommand_from run bench' -l max-pixels -x -d 'refuse larger images (default 100000000)'
 complete -c tinfer -n '__fish_seen_subcommand_from run bench' -l fast-decode -d 'JPEG: decode at reduced scale when the target is smaller'
-complete -c tinfer -n '__fish_seen_subcommand_from run' -l save-dir -x -a '(__fish_complete_directories)' -d 'write raw outputs as .npy files there'
+complete -c tinfer -n '__fish_seen_subcommand_from run' -l save-dir -x -a '(__fish_complete_directories)' -d 'raw, segment, embed: large outputs as .npy files there (embed: one embeddings.npy, each record its row)'
 complete -c tinfer -n '__fish_seen_subcommand_from run' -l image-stream -d 'stdin is concatenated PNG/JPEG images (ffmpeg -f image2pipe): one input each, named -#FRAME'
 complete -c tinfer -n '__fish_seen_subcommand_from run' -l every -x -d 'with --image-stream: keep one image in N (default 1)'
 complete -c tinfer -n '__fish_seen_subcommand_from run' -l crop-from -r -F -d 'inputs are the boxes of detect records in FILE (- = stdin), cut from their images'

@@ -61,7 +61,7 @@ static const struct option_def table[] = {
 	{O_MIN_SCORE, 0, "min-score", "X", C_RB, NULL, 0, SCOPE_TASK, "segment: drop masks whose predicted IoU is lower (default 0.5)"},
 	{O_MAX_PIXELS, 0, "max-pixels", "N", C_RB, NULL, 0, SCOPE_IMAGES, "refuse larger images (default 100000000)"},
 	{O_FAST_DECODE, 0, "fast-decode", NULL, C_RB, NULL, 0, SCOPE_IMAGES, "JPEG: decode at reduced scale when the target is smaller"},
-	{O_SAVE_DIR, 0, "save-dir", "DIR", C_RUN, NULL, D, SCOPE_TASK, "write raw outputs as .npy files there"},
+	{O_SAVE_DIR, 0, "save-dir", "DIR", C_RUN, NULL, D, SCOPE_TASK, "raw, segment, embed: large outputs as .npy files there (embed: one embeddings.npy, each record its row)"},
 	{O_IMAGE_STREAM, 0, "image-stream", NULL, C_RUN, NULL, 0, SCOPE_IMAGES, "stdin is concatenated PNG/JPEG images (ffmpeg -f image2pipe): one input each, named -#FRAME"},
 	{O_EVERY, 0, "every", "N", C_RUN, NULL, 0, SCOPE_IMAGES, "with --image-stream: keep one image in N (default 1)"},
 	{O_CROP_FROM, 0, "crop-from", "FILE", C_RUN, NULL, F, SCOPE_IMAGES, "inputs are the boxes of detect records in FILE (- = stdin), cut from their images"},
