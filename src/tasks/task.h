@@ -113,7 +113,7 @@ struct task {
 	const struct tch_api *T;    /* set once libtorch is mapped, before the first post() */
 	int keep_images;            /* items keep their decoded source (detect --draw) */
 	int oom_retries;            /* run_one's own out-of-memory retries */
-	int status;                 /* set with a fatal error from post()/commit() when it is not EXIT_MODEL */
+	int status;                 /* with post() failing: its exit status when not EXIT_MODEL (e.g. EXIT_USAGE) */
 	void *state;                /* the task's own */
 };
 
