@@ -157,6 +157,18 @@ int crops_next(struct crops *c, struct input *in)
 				free(name);
 				return 1;
 			}
+			/* A detector run on crops gives boxes in the crop's pixels, and
+			 * its boxes' crops would share (input, det) with each other:
+			 * cut from the source they would be wrong, resumed some lost. */
+			if (json_object_get(rec, "box")) {
+				error_input(in, name, "--crop-from: a detect record made on a crop (it has \"box\"): its boxes "
+				                      "are not in the source's pixels; chain detectors on the source images");
+				if (json_is_integer(json_object_get(rec, "det")))
+					in->det = (long)json_integer_value(json_object_get(rec, "det"));
+				json_decref(rec);
+				free(name);
+				return 1;
+			}
 			if (!(c->src = calloc(1, sizeof *c->src))) {
 				json_decref(rec);
 				free(name);

@@ -4,6 +4,7 @@
 #include "sys/msg.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <jansson.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -18,6 +19,7 @@ struct key {
 struct resume {
 	struct key *slot;
 	size_t cap, n;              /* cap a power of two, n <= cap / 2 */
+	long long rows;             /* 1 + the highest "row" of the records kept, 0 if none */
 };
 
 static uint64_t mix(uint64_t z)
@@ -95,6 +97,8 @@ int resume_done(const struct resume *r, const char *name, long det)
 
 size_t resume_bytes(const struct resume *r) { return r->cap * sizeof *r->slot; }
 
+long long resume_rows(const struct resume *r) { return r ? r->rows : -1; }
+
 void resume_free(struct resume *r)
 {
 	if (r)
@@ -144,6 +148,11 @@ struct resume *resume_open(const char *path, size_t *done, char *err, size_t err
 				goto fail;
 			}
 			keep = rc == 1; /* a second ok record of the same input: dropped */
+			if (keep && json_is_integer(json_object_get(rec, "row"))) {
+				json_int_t row = json_integer_value(json_object_get(rec, "row"));
+				if (row >= r->rows)
+					r->rows = row < LLONG_MAX ? row + 1 : LLONG_MAX;
+			}
 		}
 		json_decref(rec);
 		if (keep && fwrite(line, 1, (size_t)n, out) != (size_t)n) {

@@ -29,6 +29,12 @@ struct resume *resume_open(const char *path, size_t *done, char *err, size_t err
 /* 1 when input name (with crop index det, or -1) has an ok record. */
 int resume_done(const struct resume *r, const char *name, long det);
 
+/*
+ * 1 + the highest "row" (of a --save-dir matrix, embed) among the records
+ * kept, 0 when none has one; -1 for no resume (r NULL).
+ */
+long long resume_rows(const struct resume *r);
+
 /* Bytes the set holds. */
 size_t resume_bytes(const struct resume *r);
 

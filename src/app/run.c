@@ -226,7 +226,7 @@ static int infer(struct run *r, const void *host, int src, int64_t *shape, int n
 		r->m.T->tch_value_free(out);
 		r->st.post_ms += now_ms() - t1;
 		if (rc < 0) {
-			r->fatal = EXIT_MODEL;
+			r->fatal = r->task.status ? r->task.status : EXIT_MODEL;
 			msg_fmt(r->fatal_msg, sizeof r->fatal_msg, "model '%s': %s", r->spec.name, err);
 			return -1;
 		}
@@ -421,6 +421,31 @@ static void judge_first_batch(struct run *r, const struct batch *b)
 	}
 }
 
+/*
+ * Lets the task write what the batch's records will cite (embed
+ * --save-dir), before any of them is written: an item it fails becomes an
+ * error record; its failure is the run's (a failed write: exit 5).
+ */
+static void commit(struct run *r, struct batch *b)
+{
+	char err[ERRLEN];
+	int rc;
+	for (int k = 0; k < b->count; k++)
+		r->ti[k] = (struct task_item){.rec = b->items[k].rec,
+		                              .index = b->items[k].in.pos,
+		                              .name = b->items[k].in.name,
+		                              .failed = b->items[k].kind == ITEM_FAILED || !b->items[k].done,
+		                              .err = b->items[k].err};
+	rc = r->task.def->commit(&r->task, r->ti, b->count, err, sizeof err);
+	for (int k = 0; k < b->count; k++)
+		if (r->ti[k].failed && b->items[k].kind != ITEM_FAILED && b->items[k].done)
+			b->items[k].kind = ITEM_FAILED;
+	if (rc) {
+		r->fatal = rc;
+		msg_fmt(r->fatal_msg, sizeof r->fatal_msg, "%s", err);
+	}
+}
+
 /* Runs a batch and writes its records; -1 when the run must stop. */
 static int run_batch(struct run *r, struct batch *b)
 {
@@ -456,6 +481,8 @@ static int run_batch(struct run *r, struct batch *b)
 	}
 	if (r->batches++ == 0 && !r->fatal)
 		judge_first_batch(r, b);
+	if (!r->fatal && r->task.def->commit)
+		commit(r, b);
 	/* After a fatal model error no result of this batch is trusted; inputs
 	 * that failed on their own keep their own reason. */
 	for (int k = 0; k < count && r->fatal && r->fatal != EXIT_WRITE; k++)
@@ -574,6 +601,8 @@ static int setup(struct run *r, char *err, size_t errlen)
 	r->st.skipped = 0; /* counted as the list meets them */
 	if (output_open(&r->out, o->output, o->resume, err, errlen) < 0)
 		return EXIT_USAGE;
+	if (r->task.def->start && (rc = r->task.def->start(&r->task, o->resume ? resume_rows(r->done) : -1, err, errlen)))
+		return rc;
 	return 0;
 }
 

@@ -13,7 +13,7 @@
 enum opt_id {
 	O_MODEL, O_MODELS, O_TASK, O_DEVICE, O_DTYPE, O_HALF, O_AUTOCAST, O_BATCH, O_THREADS,
 	O_OUTPUT, O_REPORT, O_FILES_FROM, O_RECURSIVE, O_NULL, O_QUIET, O_TOP_K,
-	O_MAX_PIXELS, O_FAST_DECODE, O_SAVE_DIR, O_IMAGE_STREAM, O_EVERY, O_CROP_FROM, O_CROP_PAD, O_DECODE_THREADS, O_JSON, O_RESUME, O_SHARD, O_PROGRESS, O_CONF, O_IOU, O_MAX_DET, O_DRAW, O_MEMORY_FORMAT, O_POINTS, O_PROMPTS, O_PROMPT_BATCH, O_SEED, O_MIN_SCORE, O_WARMUP, O_ITERS, O_REPEAT, O_INPUT, O_FORMAT, O_BASELINE, O_TOLERANCE,
+	O_MAX_PIXELS, O_FAST_DECODE, O_SAVE_DIR, O_IMAGE_STREAM, O_EVERY, O_CROP_FROM, O_CROP_PAD, O_DECODE_THREADS, O_JSON, O_RESUME, O_SHARD, O_PROGRESS, O_CONF, O_IOU, O_MAX_DET, O_CLASSES, O_DRAW, O_MEMORY_FORMAT, O_POINTS, O_PROMPTS, O_PROMPT_BATCH, O_SEED, O_MIN_SCORE, O_WARMUP, O_ITERS, O_REPEAT, O_INPUT, O_FORMAT, O_BASELINE, O_TOLERANCE,
 	O_MEMORY_TOLERANCE, O_COMPARE_ANY, O_ALLOW_MISSING, O_RESULTS,
 	O_MEMORY_TRACE, O_PLOT, O_HELP, O_VERSION
 };
@@ -53,6 +53,7 @@ static const struct option_def table[] = {
 	{O_CONF, 0, "conf", "X", C_RUN, NULL, 0, SCOPE_TASK, "detect: keep boxes scoring above X (default: manifest's, else 0.25)"},
 	{O_IOU, 0, "iou", "X", C_RUN, NULL, 0, SCOPE_TASK, "detect: NMS IoU threshold (default: manifest's, else 0.45)"},
 	{O_MAX_DET, 0, "max-det", "N", C_RUN, NULL, 0, SCOPE_TASK, "detect: at most N boxes per image (default: manifest's, else 300)"},
+	{O_CLASSES, 0, "classes", "LIST", C_RUN, NULL, 0, SCOPE_TASK, "detect: keep only these classes, labels or indices, comma-separated (default all)"},
 	{O_DRAW, 0, "draw", "DIR", C_RUN, NULL, D, SCOPE_TASK, "detect: write each image with its boxes drawn into DIR"},
 	{O_POINTS, 0, "points", "N", C_RB, NULL, 0, SCOPE_TASK, "segment: points sampled per cloud (default: manifest's, else 15000; bench: a list)"},
 	{O_PROMPTS, 0, "prompts", "N", C_RB, NULL, 0, SCOPE_TASK, "segment: prompt points per cloud (default: manifest's, else 75)"},
@@ -61,7 +62,7 @@ static const struct option_def table[] = {
 	{O_MIN_SCORE, 0, "min-score", "X", C_RB, NULL, 0, SCOPE_TASK, "segment: drop masks whose predicted IoU is lower (default 0.5)"},
 	{O_MAX_PIXELS, 0, "max-pixels", "N", C_RB, NULL, 0, SCOPE_IMAGES, "refuse larger images (default 100000000)"},
 	{O_FAST_DECODE, 0, "fast-decode", NULL, C_RB, NULL, 0, SCOPE_IMAGES, "JPEG: decode at reduced scale when the target is smaller"},
-	{O_SAVE_DIR, 0, "save-dir", "DIR", C_RUN, NULL, D, SCOPE_TASK, "write raw outputs as .npy files there"},
+	{O_SAVE_DIR, 0, "save-dir", "DIR", C_RUN, NULL, D, SCOPE_TASK, "raw, segment, embed: large outputs as .npy files there (embed: one embeddings.npy, each record its row)"},
 	{O_IMAGE_STREAM, 0, "image-stream", NULL, C_RUN, NULL, 0, SCOPE_IMAGES, "stdin is concatenated PNG/JPEG images (ffmpeg -f image2pipe): one input each, named -#FRAME"},
 	{O_EVERY, 0, "every", "N", C_RUN, NULL, 0, SCOPE_IMAGES, "with --image-stream: keep one image in N (default 1)"},
 	{O_CROP_FROM, 0, "crop-from", "FILE", C_RUN, NULL, F, SCOPE_IMAGES, "inputs are the boxes of detect records in FILE (- = stdin), cut from their images"},
@@ -432,6 +433,7 @@ static int apply(struct opts *o, const struct option_def *d, const char *val)
 	case O_CONF: return parse_double(d->longname, val, 0.0, 1.0, &o->conf);
 	case O_IOU: return parse_double(d->longname, val, 0.0, 1.0, &o->iou);
 	case O_MAX_DET: return set_long(d->longname, val, 1, 1000000, &o->max_det);
+	case O_CLASSES: o->classes = val; break;
 	case O_DRAW: o->draw_dir = val; break;
 	case O_POINTS:
 		if (set_list(d->longname, val, o->points_list, &o->n_points) < 0)

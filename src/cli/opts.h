@@ -77,6 +77,7 @@ struct opts {
 	long top_k;
 	double conf, iou;           /* detect; -1 = the manifest's, else 0.25 / 0.45 */
 	long max_det;               /* detect; 0 = the manifest's, else 300 */
+	const char *classes;        /* detect: --classes LIST, NULL = all */
 	const char *draw_dir;       /* detect: images with their boxes drawn */
 	long points, prompts, prompt_batch; /* segment; 0 = the manifest's, else 15000, 75, 4 */
 	unsigned long long seed;    /* segment: sampling and prompt selection */

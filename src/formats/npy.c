@@ -277,9 +277,9 @@ static void fortran_to_c(unsigned char *dst, const unsigned char *src, size_t co
 	}
 }
 
-int npy_parse(const unsigned char *buf, size_t len, struct npy *out, char *err, size_t errlen)
+int npy_parse_header(const unsigned char *buf, size_t len, struct npy_header *h, char *err, size_t errlen)
 {
-	memset(out, 0, sizeof *out);
+	memset(h, 0, sizeof *h);
 	if (err && errlen)
 		err[0] = '\0';
 	if (!buf || len < 10 || memcmp(buf, MAGIC, sizeof MAGIC) != 0) {
@@ -387,7 +387,28 @@ int npy_parse(const unsigned char *buf, size_t len, struct npy *out, char *err, 
 		}
 		count *= (size_t)shape[d];
 	}
-	size_t have = len - hstart - hlen;
+	h->dtype = t;
+	h->ndim = ndim;
+	memcpy(h->shape, shape, (size_t)ndim * sizeof shape[0]);
+	h->count = count;
+	h->fortran = fortran;
+	h->swap = swap;
+	h->offset = hstart + hlen;
+	return 0;
+}
+
+int npy_parse(const unsigned char *buf, size_t len, struct npy *out, char *err, size_t errlen)
+{
+	struct npy_header h;
+	memset(out, 0, sizeof *out);
+	if (npy_parse_header(buf, len, &h, err, errlen) < 0)
+		return -1;
+	enum npy_dtype t = h.dtype;
+	size_t sz = npy_itemsize(t), count = h.count;
+	int ndim = h.ndim;
+	const int64_t *shape = h.shape;
+	bool fortran = h.fortran, swap = h.swap;
+	size_t have = len - h.offset;
 	if (have != count * sz) {
 		if (have % sz)
 			msg_fmt(err, errlen, ".npy header claims %zu items but the file holds %zu bytes of data",
@@ -397,7 +418,7 @@ int npy_parse(const unsigned char *buf, size_t len, struct npy *out, char *err, 
 		return -1;
 	}
 
-	const unsigned char *src = buf + hstart + hlen;
+	const unsigned char *src = buf + h.offset;
 	unsigned char *data = malloc(count > 0 ? count * sz : 1);
 	if (!data) {
 		msg_fmt(err, errlen, "out of memory reading .npy (%zu bytes)", count * sz);
@@ -435,9 +456,9 @@ void npy_free(struct npy *a)
  * spare room for the first axis to grow, data aligned to 64 bytes), then the
  * data.  On a big-endian host the descriptor says so instead of swapping.
  */
-int npy_write(FILE *f, enum npy_dtype t, int ndim, const int64_t *shape, const void *data)
+int npy_header(char *out, size_t total, enum npy_dtype t, int ndim, const int64_t *shape)
 {
-	if (!f || (unsigned)t >= NPY_NTYPES || ndim < 0 || ndim > NPY_MAXDIM || (ndim > 0 && !shape)) {
+	if ((unsigned)t >= NPY_NTYPES || ndim < 0 || ndim > NPY_MAXDIM || (ndim > 0 && !shape)) {
 		errno = EINVAL;
 		return -1;
 	}
@@ -452,10 +473,6 @@ int npy_write(FILE *f, enum npy_dtype t, int ndim, const int64_t *shape, const v
 			return -1;
 		}
 		count *= (size_t)shape[d];
-	}
-	if (count && !data) {
-		errno = EINVAL;
-		return -1;
 	}
 
 	char descr[8];
@@ -474,20 +491,48 @@ int npy_write(FILE *f, enum npy_dtype t, int ndim, const int64_t *shape, const v
 		for (int i = w; i < GROWTH_AXIS_MAX_DIGITS; i++)
 			hdr[n++] = ' ';
 	}
-	/* pad with spaces and a final newline so that the data starts aligned */
-	size_t total = 10 + (size_t)n + 1;
-	size_t pad = (ARRAY_ALIGN - total % ARRAY_ALIGN) % ARRAY_ALIGN;
+	/* pad with spaces and a final newline: to total bytes, else so that the data starts aligned */
+	size_t pad;
+	if (total) {
+		if (10 + (size_t)n + 1 > total || total > 10 + sizeof hdr || total % 16) {
+			errno = ENOSPC;
+			return -1;
+		}
+		pad = total - (10 + (size_t)n + 1);
+	} else {
+		pad = (ARRAY_ALIGN - (10 + (size_t)n + 1) % ARRAY_ALIGN) % ARRAY_ALIGN;
+	}
 	memset(hdr + n, ' ', pad);
 	n += (int)pad;
 	hdr[n++] = '\n';
 
-	unsigned char pre[10];
-	memcpy(pre, MAGIC, sizeof MAGIC);
-	pre[6] = 1;
-	pre[7] = 0;
-	pre[8] = (unsigned char)(n & 0xff);
-	pre[9] = (unsigned char)(n >> 8);
-	if (fwrite(pre, 1, sizeof pre, f) != sizeof pre || fwrite(hdr, 1, (size_t)n, f) != (size_t)n)
+	memcpy(out, MAGIC, sizeof MAGIC);
+	out[6] = 1;
+	out[7] = 0;
+	out[8] = (char)(n & 0xff);
+	out[9] = (char)(n >> 8);
+	memcpy(out + 10, hdr, (size_t)n);
+	return 10 + n;
+}
+
+int npy_write(FILE *f, enum npy_dtype t, int ndim, const int64_t *shape, const void *data)
+{
+	char hdr[NPY_HEADER_MAX];
+	int n;
+	if (!f) {
+		errno = EINVAL;
+		return -1;
+	}
+	if ((n = npy_header(hdr, 0, t, ndim, shape)) < 0)
+		return -1;
+	size_t sz = npy_itemsize(t), count = 1;
+	for (int d = 0; d < ndim; d++)
+		count *= (size_t)shape[d];
+	if (count && !data) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (fwrite(hdr, 1, (size_t)n, f) != (size_t)n)
 		return -1;
 	if (count && fwrite(data, sz, count, f) != count)
 		return -1;

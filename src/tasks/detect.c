@@ -1,14 +1,15 @@
 /*
  * detect.c — the detect task: decodes a batch's output with the
  * manifest's decoder (detect_decode.c), keeps boxes above --conf, applies
- * class-wise NMS and --max-det, maps boxes into source pixels, and adds
- * "detections" to each record; with --draw, writes the picture too.
+ * --classes, class-wise NMS and --max-det, maps boxes into source pixels,
+ * and adds "detections" to each record; with --draw, writes the picture too.
  */
 #include "tasks/detect_decode.h"
 #include "formats/draw.h"
 #include "sys/msg.h"
 #include "tasks/task.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,7 +32,13 @@ struct detect {
 	float conf, iou;            /* --conf, --iou */
 	int max_det;                /* --max-det */
 	const char *draw_dir;       /* --draw */
+	unsigned char *keep;        /* --classes: keep[c] for c < n_keep; NULL = every class */
+	int n_keep;                 /* the highest class given + 1 */
+	int checked;                /* --classes checked against the number of classes */
 };
+
+/* Largest class index --classes takes (decoder.classes' own limit). */
+#define MAX_CLASS 100000
 
 /* Parses the manifest's "decoder": {"type": "yolov8"|"yolov2"|"boxes", "anchors", "classes"}. */
 static int parse_decoder(json_t *d, struct detect_spec *det, char *err, size_t errlen)
@@ -139,6 +146,97 @@ static void draw(const struct task *t, const struct task_item *it, const struct 
 	free(b);
 }
 
+/* "face, person, ..." : the first labels of the model, or "0..N-1", for a message. */
+static void class_names(char *buf, size_t len, const struct model_spec *spec, int n)
+{
+	enum { SHOWN = 12 };
+	buf[0] = '\0';
+	if (!spec->n_labels) {
+		if (n > 0)
+			snprintf(buf, len, "indices 0 to %d", n - 1);
+		else
+			snprintf(buf, len, "indices only: the model has no labels");
+		return;
+	}
+	for (int i = 0; i < spec->n_labels && i < SHOWN; i++)
+		snprintf(buf + strlen(buf), len - strlen(buf), "%s%s", i ? ", " : "", spec->labels[i]);
+	if (spec->n_labels > SHOWN)
+		snprintf(buf + strlen(buf), len - strlen(buf), ", ... (%d labels, or indices 0 to %d)", spec->n_labels,
+		         spec->n_labels - 1);
+}
+
+/*
+ * Parses --classes LIST into d->keep: each comma-separated item is a label
+ * of the model (a label wins over an index spelled the same) or a class
+ * index.  n is the number of classes when the manifest tells it (its
+ * labels or decoder.classes), else 0 and indices are checked against the
+ * first output.  Returns 0, or -1 with a reason naming the item and the
+ * valid classes: empty items, unknown labels, indices out of range and
+ * classes given twice are refused.
+ */
+static int parse_classes(struct detect *d, const struct model_spec *spec, const char *list, int n, char *err,
+                         size_t errlen)
+{
+	char valid[512];
+	const char *p = list;
+
+	class_names(valid, sizeof valid, spec, n);
+	if (!(d->keep = calloc(MAX_CLASS + 1, 1))) {
+		msg_fmt(err, errlen, "out of memory");
+		return -1;
+	}
+	for (;;) {
+		size_t len = strcspn(p, ",");
+		char item[256], *end;
+		long idx = -1;
+		if (len == 0) {
+			msg_fmt(err, errlen, "--classes '%s': empty item (give labels or indices separated by single commas)",
+			        list);
+			return -1;
+		}
+		snprintf(item, sizeof item, "%.*s", (int)(len < sizeof item ? len : sizeof item - 1), p);
+		for (int i = 0; len < sizeof item && i < spec->n_labels; i++)
+			if (!strcmp(item, spec->labels[i])) {
+				idx = i;
+				break;
+			}
+		if (idx < 0 && len < sizeof item && item[0] >= '0' && item[0] <= '9') {
+			errno = 0;
+			idx = strtol(item, &end, 10);
+			if (*end || errno || idx > MAX_CLASS || (n > 0 && idx >= n))
+				idx = -1;
+		}
+		if (idx < 0) {
+			msg_fmt(err, errlen, "--classes: model '%s' has no class '%s' (valid: %s)", spec->name, item, valid);
+			return -1;
+		}
+		if (d->keep[idx]) {
+			msg_fmt(err, errlen, "--classes: class %ld%s%s%s is given twice", idx,
+			        idx < spec->n_labels ? " ('" : "", idx < spec->n_labels ? spec->labels[idx] : "",
+			        idx < spec->n_labels ? "')" : "");
+			return -1;
+		}
+		d->keep[idx] = 1;
+		if (idx + 1 > d->n_keep)
+			d->n_keep = (int)idx + 1;
+		if (!p[len])
+			break;
+		p += len + 1;
+	}
+	d->checked = n > 0;
+	return 0;
+}
+
+/* Drops the detections of classes --classes does not keep. */
+static void keep_classes(const struct detect *c, struct det_list *l)
+{
+	int k = 0;
+	for (int i = 0; i < l->n; i++)
+		if (l->d[i].cls >= 0 && l->d[i].cls < c->n_keep && c->keep[l->d[i].cls])
+			l->d[k++] = l->d[i];
+	l->n = k;
+}
+
 static int detect_open(struct task *t, const struct opts *o, char *err, size_t errlen)
 {
 	struct detect *d = calloc(1, sizeof *d);
@@ -171,15 +269,24 @@ static int detect_open(struct task *t, const struct opts *o, char *err, size_t e
 	d->max_det = (int)v;
 	d->draw_dir = o->draw_dir;
 	t->keep_images = o->draw_dir != NULL;
+	if (o->classes && parse_classes(d, t->spec, o->classes, d->det.classes ? d->det.classes : t->spec->n_labels,
+	                                err, errlen) < 0)
+		return EXIT_USAGE;
 	return 0;
 }
 
-static void detect_close(struct task *t) { free(t->state); }
+static void detect_close(struct task *t)
+{
+	struct detect *d = t->state;
+	if (d)
+		free(d->keep);
+	free(d);
+}
 
 static int detect_post(struct task *t, const tch_value *out, struct task_item *items, int n, char *err,
                        size_t errlen)
 {
-	const struct detect *c = t->state;
+	struct detect *c = t->state;
 	const struct detect_spec *det = &c->det;
 	int64_t sh[8];
 	int C = 0, nd = t->T->tch_tensor_shape(out, sh, 8);
@@ -192,6 +299,19 @@ static int detect_post(struct task *t, const tch_value *out, struct task_item *i
 	}
 	if (check_shape(det, sh, nd, &C, err, errlen) < 0 || !(v = task_float_rows(t, out, n, nd, sh, err, errlen)))
 		return -1;
+	if (c->keep && !c->checked && det->type != DECODER_BOXES) {
+		/* the manifest did not say how many classes: the output does (no class channel: one) */
+		int have = C ? C : 1;
+		if (c->n_keep > have) {
+			char valid[512];
+			class_names(valid, sizeof valid, t->spec, have);
+			msg_fmt(err, errlen, "--classes: the model has no class %d (valid: %s)", c->n_keep - 1, valid);
+			t->status = EXIT_USAGE;
+			free(v);
+			return -1;
+		}
+		c->checked = 1;
+	}
 	for (int d = 1; d < nd; d++)
 		per *= (size_t)sh[d];
 	for (int i = 0; i < n; i++) {
@@ -208,6 +328,8 @@ static int detect_post(struct task *t, const tch_value *out, struct task_item *i
 			                   t->spec->pre.width, t->spec->pre.height, c->conf, &l);
 		else
 			rc = detect_boxes(o, (int)sh[1], c->conf, &l);
+		if (rc == 0 && c->keep) /* before NMS and --max-det: the kept classes fill max-det */
+			keep_classes(c, &l);
 		if (rc < 0 || detect_nms(&l, c->iou, c->max_det) < 0) {
 			det_list_free(&l);
 			free(v);
@@ -236,7 +358,7 @@ static int detect_post(struct task *t, const tch_value *out, struct task_item *i
 const struct task_def detect_task = {
 	.name = "detect",
 	.inputs = TASK_IN_IMAGE | TASK_IN_TENSOR,
-	.options = (const char *const[]){"conf", "iou", "max-det", "draw", NULL},
+	.options = (const char *const[]){"conf", "iou", "max-det", "classes", "draw", NULL},
 	.keys = (const char *const[]){"decoder", NULL},
 	.default_keys = (const char *const[]){"conf", "iou", "max_det", NULL},
 	.open = detect_open,

@@ -85,6 +85,22 @@ struct task_def {
 	/* Per-input tasks: runs the model on one input and fills its record. */
 	enum task_status (*run_one)(struct task *t, struct model *m, struct task_item *it, char *err,
 	                            size_t errlen);
+	/*
+	 * Optional, run only: opens what the task writes beside the records
+	 * (embed --save-dir: embeddings.npy), before libtorch is mapped.  rows
+	 * is resume_rows() of --resume (the rows its kept records cite), -1
+	 * without it.  Returns 0 or an exit status (EXIT_USAGE) with err.
+	 */
+	int (*start)(struct task *t, long long rows, char *err, size_t errlen);
+	/*
+	 * Optional, run only: called with every item of a batch, in record
+	 * order, after post() and before any of their records is written (an
+	 * item not to be written as ok has failed set).  Writes what those
+	 * records will cite and makes it durable first, then adds the fields
+	 * that cite it; may fail an item (failed, err).  Returns 0, or an exit
+	 * status with err (EXIT_WRITE: a write failed; EXIT_USAGE).
+	 */
+	int (*commit)(struct task *t, struct task_item *items, int n, char *err, size_t errlen);
 	int (*set_knob)(struct task *t, const char *knob, long value);
 	/* The settings that shape its results and cost (bench's configuration). */
 	json_t *(*settings)(const struct task *t);
@@ -97,6 +113,7 @@ struct task {
 	const struct tch_api *T;    /* set once libtorch is mapped, before the first post() */
 	int keep_images;            /* items keep their decoded source (detect --draw) */
 	int oom_retries;            /* run_one's own out-of-memory retries */
+	int status;                 /* with post() failing: its exit status when not EXIT_MODEL (e.g. EXIT_USAGE) */
 	void *state;                /* the task's own */
 };
 

@@ -113,3 +113,76 @@ ok = len(a) == len(b) == 1 and max(abs(x - y) for x, y in zip(a[0]["box"], b[0][
 print("PASS fast-decode/boxes-in-source-pixels" if ok else f"FAIL fast-decode/boxes-in-source-pixels: {a} vs {b}")
 PYEOF
 records fast-decode/reported "$TMP/fast.json" 'R[0]["fast_decode"] is True'
+
+# --classes: labels or indices; filtered before --max-det, so max-det counts
+# the kept boxes.  A model whose output is fixed: cat 0.9 and 0.8, dog 0.95
+# and 0.6, bird 0.7, none overlapping.
+"$PY" - "$TMP" <<'PYEOF'
+import json, sys, torch
+d = sys.argv[1]
+class Fixed(torch.nn.Module):
+    def forward(self, x):
+        b = torch.tensor([[0., 0, 4, 4, 0.9, 0], [5, 5, 9, 9, 0.95, 1], [10, 10, 14, 14, 0.7, 2],
+                          [15, 15, 19, 19, 0.8, 0], [20, 20, 24, 24, 0.6, 1]])
+        return b.unsqueeze(0).repeat(x.shape[0], 1, 1) + 0 * x.mean()
+class Yolo(torch.nn.Module):  # yolov8 layout, 3 classes, no labels in its entry
+    def forward(self, x):
+        o = torch.zeros(x.shape[0], 7, 2)
+        o[:, :4, 0] = torch.tensor([8., 8, 4, 4])
+        o[:, 6, 0] = 0.9
+        return o + 0 * x.mean()
+torch.jit.trace(Fixed(), torch.zeros(1, 3, 32, 32)).save(f"{d}/fixed.pt")
+torch.jit.trace(Yolo(), torch.zeros(1, 3, 32, 32)).save(f"{d}/yolo.pt")
+inp = {"size": 32, "resize": "stretch"}
+json.dump({"models": {
+    "fixed": {"file": f"{d}/fixed.pt", "task": "detect", "input": inp, "decoder": {"type": "boxes"},
+              "labels": ["cat", "dog", "bird"], "defaults": {"conf": 0.5}},
+    "coco": {"file": f"{d}/fixed.pt", "task": "detect", "input": inp, "decoder": {"type": "boxes"},
+             "labels": [f"thing{i}" for i in range(80)]},
+    "nolabels": {"file": f"{d}/yolo.pt", "task": "detect", "input": inp, "decoder": {"type": "yolov8"}}}},
+    open(f"{d}/cls.json", "w"))
+PYEOF
+C="--models $TMP/cls.json"
+I="$DIGITS/d0_7.png"
+expect classes/all 0 "$T" run -m fixed $C "$I"
+records classes/all/five "$TMP/out" '[d["label"] for d in R[0]["detections"]] == ["dog", "cat", "cat", "bird", "dog"]'
+expect classes/label 0 "$T" run -m fixed $C --classes dog "$I"
+records classes/label/only-dogs "$TMP/out" '[(d["label"], d["class"]) for d in R[0]["detections"]] == [("dog", 1), ("dog", 1)]'
+expect classes/mixed 0 "$T" run -m fixed $C --classes bird,0 "$I"
+records classes/mixed/cats-and-bird "$TMP/out" '[d["label"] for d in R[0]["detections"]] == ["cat", "cat", "bird"]'
+expect classes/max-det 0 "$T" run -m fixed $C --classes bird --max-det 1 "$I"
+records classes/max-det/counts-kept "$TMP/out" '[d["label"] for d in R[0]["detections"]] == ["bird"]'
+expect classes/faces 0 "$T" run -m faces --classes face "$P/astronaut.png"
+records classes/faces/kept "$TMP/out" 'len(R[0]["detections"]) == 1'
+# what the model does not have is a usage error, before libtorch is mapped
+expect classes/unknown 2 "$T" run -m fixed $C --classes dog,horse "$I"
+grep_in classes/unknown/message "$TMP/err" "^tinfer: --classes: model 'fixed' has no class 'horse' \(valid: cat, dog, bird\)$"
+empty classes/unknown/no-records "$TMP/out"
+if command -v strace >/dev/null 2>&1; then
+	strace -f -qq -e trace=openat -o "$TMP/trace" "$T" run -m fixed $C --classes horse "$I" >/dev/null 2>&1
+	if grep -q 'libtorch' "$TMP/trace"; then fail classes/unknown/lazy "libtorch mapped"; else pass classes/unknown/lazy; fi
+fi
+expect classes/index-range 2 "$T" run -m fixed $C --classes 3 "$I"
+grep_in classes/index-range/message "$TMP/err" "has no class '3' \(valid: cat, dog, bird\)"
+expect classes/faces-index 2 "$T" run -m faces --classes 1 "$P/astronaut.png"
+grep_in classes/faces-index/message "$TMP/err" "model 'faces' has no class '1' \(valid: face\)"
+expect classes/many-labels 2 "$T" run -m coco $C --classes zebra "$I"
+grep_in classes/many-labels/abbreviated "$TMP/err" "valid: thing0, thing1, .*thing11, \.\.\. \(80 labels, or indices 0 to 79\)\)$"
+for bad in "dog,,cat" ",dog" "dog," "" "-1" "99999999999999999999" "1.0" " 1" "Dog"; do
+	expect "classes/bad[$bad]" 2 "$T" run -m fixed $C --classes "$bad" "$I"
+	grep_in "classes/bad[$bad]/one-line" "$TMP/err" "^tinfer: --classes"
+done
+grep_in classes/bad/names-item "$TMP/err" "no class 'Dog'"
+expect classes/duplicate 2 "$T" run -m fixed $C --classes dog,1 "$I"
+grep_in classes/duplicate/message "$TMP/err" "^tinfer: --classes: class 1 \('dog'\) is given twice$"
+expect classes/not-detect 2 "$T" run -m digits --classes 7 "$I"
+grep_in classes/not-detect/message "$TMP/err" "^tinfer: --classes does not apply to model 'digits': its task is classify$"
+# no labels and no decoder.classes: indices, checked against the first output
+expect classes/nolabels 0 "$T" run -m nolabels $C --classes 2 "$I"
+records classes/nolabels/kept "$TMP/out" '[d["class"] for d in R[0]["detections"]] == [2]'
+expect classes/nolabels-none 0 "$T" run -m nolabels $C --classes 0,1 "$I"
+records classes/nolabels-none/empty "$TMP/out" 'R[0]["detections"] == []'
+expect classes/nolabels-range 2 "$T" run -m nolabels $C --classes 0,5 "$I"
+grep_in classes/nolabels-range/message "$TMP/err" "model 'nolabels': --classes: the model has no class 5 \(valid: indices 0 to 2\)"
+expect classes/nolabels-label 2 "$T" run -m nolabels $C --classes person "$I"
+grep_in classes/nolabels-label/message "$TMP/err" "has no class 'person' \(valid: indices only: the model has no labels\)"

@@ -222,6 +222,27 @@ int main(void)
 	CHECK(rc == -1 && errno == EINVAL, "write refuses a bad dtype", "rc %d errno %d", rc, errno);
 	fclose(f);
 
+	/* a fixed-length header, rewritten in place as rows are appended (embed --save-dir) */
+	{
+		char h0[NPY_HEADER_MAX], h1[NPY_HEADER_MAX];
+		struct npy_header h;
+		int n0 = npy_header(h0, 128, NPY_F32, 2, (const int64_t[]){0, 0});
+		int n1 = npy_header(h1, 128, NPY_F32, 2, (const int64_t[]){999999999999LL, 1000000});
+		CHECK(n0 == 128 && n1 == 128, "fixed header: 128 bytes whatever the shape", "%d %d", n0, n1);
+		rc = npy_parse_header((const unsigned char *)h1, 128, &h, err, sizeof err);
+		CHECK(rc == 0 && h.dtype == NPY_F32 && h.ndim == 2 && h.shape[0] == 999999999999LL &&
+		      h.shape[1] == 1000000 && h.offset == 128 && !h.fortran, "fixed header parses", "rc %d: %s", rc, err);
+		rc = npy_parse((const unsigned char *)h0, 128, &a, err, sizeof err);
+		CHECK(rc == 0 && a.ndim == 2 && a.count == 0, "fixed header: an empty matrix is a whole file", "rc %d: %s",
+		      rc, err);
+		npy_free(&a);
+		errno = 0;
+		rc = npy_header(h0, 64, NPY_F32, 2, (const int64_t[]){1, 128});
+		CHECK(rc == -1 && errno == ENOSPC, "fixed header: too short a length refused", "rc %d errno %d", rc, errno);
+		rc = npy_parse_header((const unsigned char *)h1, 60, &h, err, sizeof err);
+		CHECK(rc == -1, "header cut short refused", "rc %d", rc);
+	}
+
 	CHECK(npy_itemsize(NPY_F16) == 2 && npy_itemsize(NPY_U64) == 8 && npy_itemsize(NPY_BOOL) == 1,
 	      "itemsize", "wrong item sizes");
 	CHECK(strcmp(npy_name(NPY_BOOL), "bool") == 0 && strcmp(npy_name(NPY_I8), "int8") == 0 &&
