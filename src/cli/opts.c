@@ -661,6 +661,13 @@ int opts_parse(int argc, char **argv, struct opts *o)
 		}
 		o->device = env;
 	}
+	/* CUDA-only options on the CPU are refused here when the device says so
+	 * (libtorch not loaded); with auto, when the model is loaded. */
+	if (cmd == CMD_RUN && !strcmp(o->device, "cpu") && (o->max_vram || o->max_vram_pct > 0 || o->empty_cache)) {
+		msg_error("%s applies to CUDA devices only (the device is cpu)",
+		          o->empty_cache && !o->max_vram && !(o->max_vram_pct > 0) ? "--empty-cache" : "--max-vram");
+		return -1;
+	}
 	if (cmd == CMD_COMPLETIONS) {
 		if (o->n_inputs != 1 || !is_choice("bash zsh fish", o->inputs[0])) {
 			msg_error("'completions' takes one shell: bash, zsh or fish");

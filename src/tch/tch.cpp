@@ -511,10 +511,13 @@ int tch_module_to_dtype(tch_module *m, int dtype)
 {
 	TRY(-1, {
 		// From the file's weights, not from the precision that failed:
-		// fp32 -> bf16 once, never fp32 -> fp16 -> bf16.
-		torch::jit::Module fresh = load_as(m->path, m->device, to_scalar(dtype));
-		fresh.eval();
-		m->m = std::move(fresh);
+		// fp32 -> bf16 once, never fp32 -> fp16 -> bf16.  The module in the
+		// failed precision goes first, so that the peak is no higher than
+		// the first load's; should the file no longer load, the module is
+		// left empty and every call of it fails with a message.
+		m->m = torch::jit::Module();
+		m->m = load_as(m->path, m->device, to_scalar(dtype));
+		m->m.eval();
 		return 0;
 	})
 }
