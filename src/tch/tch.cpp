@@ -44,8 +44,16 @@ struct tch_module {
 	torch::jit::Module m;
 	c10::Device device;
 	std::string path; /* the file, reloaded when the precision changes */
+	bool usable = true; /* false after a failed reload: m is empty */
 	tch_module(torch::jit::Module mod, c10::Device dev, std::string p)
 	    : m(std::move(mod)), device(dev), path(std::move(p)) {}
+	// An empty module has no type: any call on it would crash.
+	torch::jit::Module &get()
+	{
+		if (!usable)
+			throw std::runtime_error("the model could not be reloaded in the fallback precision");
+		return m;
+	}
 };
 
 struct tch_value {
@@ -515,9 +523,11 @@ int tch_module_to_dtype(tch_module *m, int dtype)
 		// failed precision goes first, so that the peak is no higher than
 		// the first load's; should the file no longer load, the module is
 		// left empty and every call of it fails with a message.
+		m->usable = false;
 		m->m = torch::jit::Module();
 		m->m = load_as(m->path, m->device, to_scalar(dtype));
 		m->m.eval();
+		m->usable = true;
 		return 0;
 	})
 }
@@ -531,9 +541,9 @@ int64_t tch_module_bytes(tch_module *m)
 			if (t.defined() && seen.insert(t.storage().unsafeGetStorageImpl()).second)
 				n += (int64_t)t.storage().nbytes();
 		};
-		for (const at::Tensor &t : m->m.parameters())
+		for (const at::Tensor &t : m->get().parameters())
 			add(t);
-		for (const at::Tensor &t : m->m.buffers())
+		for (const at::Tensor &t : m->get().buffers())
 			add(t);
 		return n;
 	})
@@ -541,7 +551,7 @@ int64_t tch_module_bytes(tch_module *m)
 
 int tch_module_has_method(tch_module *m, const char *name)
 {
-	TRY(-1, { return m->m.find_method(name).has_value() ? 1 : 0; })
+	TRY(-1, { return m->get().find_method(name).has_value() ? 1 : 0; })
 }
 
 
@@ -555,7 +565,7 @@ tch_value *tch_module_call(tch_module *m, const char *method, tch_value *const *
 		in.reserve(nargs);
 		for (int i = 0; i < nargs; i++)
 			in.push_back(args[i]->v);
-		auto meth = m->m.find_method(method);
+		auto meth = m->get().find_method(method);
 		if (!meth)
 			throw std::invalid_argument(std::string("the model has no method '") + method + "'");
 		c10::IValue out = (*meth)(std::move(in));
