@@ -231,8 +231,10 @@ static json_t *bench_config(const struct opts *o, struct task *t, struct model *
 
 	if (!ms)
 		goto oom;
-	if (m->dev_index >= 0)
+	if (m->dev_index >= 0) { /* a phase boundary: the last configuration's cache goes, then the peaks */
+		T->tch_cuda_empty_cache();
 		T->tch_cuda_reset_peaks(m->dev_index);
+	}
 	for (int k = 0; d->knobs && d->knobs[k]; k++)
 		d->set_knob(t, d->knobs[k], c->knob[k]);
 	t->oom_retries = 0;
