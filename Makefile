@@ -6,6 +6,7 @@
 #   make check                the whole test suite
 #   make demo                 install missing packages (as root), build, run the samples
 #   make install PREFIX=/usr/local
+#   make gpu-bundle           build/tinfer-gpu-VERSION.tar.gz: static front end + shim sources
 #
 # src/ is one folder per layer (README.md, "How it is built"): sys, formats,
 # engine, tasks, app, cli, and tch (the only C++).  Sources include headers
@@ -40,7 +41,7 @@ UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 
-.PHONY: all check unit demo install uninstall clean deps asan fuzz fuzzers completions FORCE
+.PHONY: all check unit demo install uninstall clean deps asan fuzz fuzzers completions gpu-bundle FORCE
 all: $(BUILD)/tinfer $(BUILD)/libtinfer_tch.so
 
 $(BUILD)/obj/%.o: src/%.c
@@ -51,13 +52,15 @@ $(BUILD)/tinfer: $(OBJS)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) $^ -o $@ $(LIBS)
 
 # The shim is rebuilt whenever the libtorch it is built against changes
-# (make LIBTORCH=...): its flags are kept in a stamp that changes with them.
+# (make LIBTORCH=..., or the same folder upgraded): its flags, which name the
+# libtorch, are kept in a stamp that changes with them, and the libtorch's
+# version.h is a prerequisite.
 $(BUILD)/tch.flags: FORCE
 	@mkdir -p $(dir $@)
 	@echo '$(CXX) $(CXXSTD) $(TORCH_ABI) $(TORCH_INC) $(TORCH_LIB)' | cmp -s - $@ || \
 		echo '$(CXX) $(CXXSTD) $(TORCH_ABI) $(TORCH_INC) $(TORCH_LIB)' >$@
 
-$(BUILD)/libtinfer_tch.so: src/tch/tch.cpp src/tch/tch.h $(BUILD)/tch.flags
+$(BUILD)/libtinfer_tch.so: src/tch/tch.cpp src/tch/tch.h $(BUILD)/tch.flags $(TORCH_VERSION_H)
 	@mkdir -p $(dir $@)
 	$(CXX) $(CXXSTD) -fPIC -shared $(TORCH_ABI) $(CXXFLAGS) -Wall -Wno-unused-parameter \
 		$(TORCH_INC) $< -o $@ $(TORCH_LIB) $(LDFLAGS)
@@ -98,6 +101,21 @@ fuzzers: $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzzers/%)
 $(BUILD)/fuzzers/%: tests/fuzz/%.c $(LIBOBJS)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -fsanitize=fuzzer $< $(LIBOBJS) -o $@ $(LIBS)
+
+# A bundle for a machine with a pip PyTorch and no -dev packages (an
+# accelerator machine): the front end linked statically against libpng,
+# TurboJPEG, jansson and zlib, and the shim's sources to build there
+# (tools/bundle.sh says what is in it).
+STATIC_LIBS = -Wl,-Bstatic -lpng16 -lturbojpeg -ljansson -lz -Wl,-Bdynamic -ldl -lm -lpthread
+$(BUILD)/tinfer-static: $(OBJS)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) $^ -o $@ $(STATIC_LIBS)
+
+# tools/gpu-check's baseline: a model loaded straight onto a device, one pass.
+$(BUILD)/gpu_minimal: tools/gpu_minimal.cpp $(BUILD)/tch.flags
+	$(CXX) $(CXXSTD) $(TORCH_ABI) $(CXXFLAGS) -Wall $(TORCH_INC) $< -o $@ $(TORCH_LIB) $(LDFLAGS)
+
+gpu-bundle: $(BUILD)/tinfer-static
+	@sh tools/bundle.sh $(BUILD) $(VERSION)
 
 # The whole suite once more, built against libtorch 2.6 in a Debian trixie
 # root kept in /var/cache/tinfer (tools/libtorch2.sh; root, debootstrap;

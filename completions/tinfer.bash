@@ -37,6 +37,8 @@ _tinfer()
 		;;
 	--dtype)
 		COMPREPLY=($(compgen -W "fp32 fp16 bf16" -- "$cur")) ;;
+	--max-vram)
+		;;
 	--memory-format)
 		COMPREPLY=($(compgen -W "auto channels-last contiguous" -- "$cur")) ;;
 	-b | --batch-size)
@@ -124,7 +126,7 @@ _tinfer()
 		case $cmd in
 		run)
 			if [[ $cur == -* ]]; then
-				COMPREPLY=($(compgen -W "-m --model --models --task -d --device --dtype --half --autocast --memory-format -b --batch-size -j --threads -o --output --report -T --files-from -r --recursive -0 --null --resume --shard --progress -q --quiet --top-k --conf --iou --max-det --classes --draw --points --prompts --prompt-batch --seed --min-score --max-pixels --fast-decode --save-dir --image-stream --every --crop-from --crop-pad --decode-threads --memory-trace --plot -h --help -V --version " -- "$cur"))
+				COMPREPLY=($(compgen -W "-m --model --models --task -d --device --dtype --half --autocast --max-vram --empty-cache --memory-format -b --batch-size -j --threads -o --output --report -T --files-from -r --recursive -0 --null --resume --shard --progress -q --quiet --top-k --conf --iou --max-det --classes --draw --points --prompts --prompt-batch --seed --min-score --max-pixels --fast-decode --save-dir --image-stream --every --crop-from --crop-pad --decode-threads --memory-trace --plot -h --help -V --version " -- "$cur"))
 			else
 				compopt -o filenames 2>/dev/null
 				COMPREPLY=($(compgen -f -- "$cur"))

@@ -31,6 +31,8 @@ complete -c tinfer -n '__fish_seen_subcommand_from run bench' -s d -l device -x 
 complete -c tinfer -n '__fish_seen_subcommand_from run bench' -l dtype -x -a 'fp32 fp16 bf16' -d 'weights\' precision (default fp32)'
 complete -c tinfer -n '__fish_seen_subcommand_from run bench' -l half -d 'same as --dtype fp16'
 complete -c tinfer -n '__fish_seen_subcommand_from run bench' -l autocast -d 'mixed precision (CUDA fp16, CPU bf16)'
+complete -c tinfer -n '__fish_seen_subcommand_from run' -l max-vram -x -d 'CUDA: cap the device memory libtorch may reserve (bytes, K/M/G/T, or % of the device)'
+complete -c tinfer -n '__fish_seen_subcommand_from run' -l empty-cache -d 'CUDA: hand cached device memory back to the driver after each batch'
 complete -c tinfer -n '__fish_seen_subcommand_from run bench' -l memory-format -x -a 'auto channels-last contiguous' -d 'image batches\' layout (default auto: channels-last, contiguous if the model fails)'
 complete -c tinfer -n '__fish_seen_subcommand_from run bench' -s b -l batch-size -x -d 'inputs per forward pass (default: manifest\'s, else 1; bench: a list, 1,8,32)'
 complete -c tinfer -n '__fish_seen_subcommand_from run bench' -s j -l threads -x -d 'intra-op threads (default: all cores)'

@@ -266,8 +266,10 @@ static int measure(const struct opts *o, struct task *t, struct model *m, const 
 	phase_name(d, c, " warm-up", warm, sizeof warm);
 	phase_name(d, c, "", timed, sizeof timed);
 	*peak_reset = reset_peak_rss() == 0;
-	if (m->dev_index >= 0)
+	if (m->dev_index >= 0) { /* a phase boundary: the last configuration's cache goes, then the peaks */
+		T->tch_cuda_empty_cache();
 		T->tch_cuda_reset_peaks(m->dev_index);
+	}
 	for (int i = 0; i < n; i++) {
 		double t0, dt;
 		if (mark && i == 0)

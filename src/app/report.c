@@ -32,6 +32,9 @@ void report_take_model(struct run_stats *st, const struct model *m, int has_imag
 	st->t_load1 = m->t_load1;
 	st->ram_after_load = m->ram_after_load;
 	st->vram_load_peak = m->vram_load_peak;
+	st->vram_limit = m->vram_limit;
+	if (m->T->tch_get_threads() > 0) /* what libtorch runs with, not what was asked */
+		st->threads = m->T->tch_get_threads();
 	if (m->dev_index >= 0 && m->T->tch_cuda_vram(m->dev_index, &v) == 0) {
 		st->vram_peak_allocated = v.peak_allocated;
 		st->vram_peak_reserved = v.peak_reserved;
@@ -54,6 +57,9 @@ json_t *report_config(const struct run_stats *st, const struct model_spec *spec)
 	json_object_set_new(o, "fallback", st->fallback[0] ? json_string(st->fallback) : json_null());
 	json_object_set_new(o, "autocast", json_boolean(st->autocast));
 	json_object_set_new(o, "autocast_requested", json_boolean(st->autocast_requested));
+	/* what autocast computes in: fp16 on CUDA, bf16 on the CPU, whatever the weights' dtype */
+	json_object_set_new(o, "autocast_dtype", !st->autocast ? json_null()
+	                                         : json_string(strncmp(st->device, "cuda", 4) ? "bf16" : "fp16"));
 	json_object_set_new(o, "fast_decode", json_boolean(st->fast_decode));
 	json_object_set_new(o, "memory_format", st->memory_format ? json_string(st->memory_format) : json_null());
 	json_object_set_new(o, "threads", json_integer(st->threads));
@@ -64,7 +70,8 @@ json_t *report_config(const struct run_stats *st, const struct model_spec *spec)
 	json_object_set_new(o, "ram_bytes",
 	                    json_pack("{s:o, s:o}", "start", bytes_or_null(st->ram_start), "after_load",
 	                              bytes_or_null(st->ram_after_load)));
-	json_object_set_new(o, "vram_bytes", json_pack("{s:o}", "load_peak", bytes_or_null(st->vram_load_peak)));
+	json_object_set_new(o, "vram_bytes", json_pack("{s:o, s:o}", "load_peak", bytes_or_null(st->vram_load_peak),
+	                                               "limit", bytes_or_null(st->vram_limit)));
 	return o;
 }
 
@@ -106,6 +113,10 @@ int report_write(const struct run_stats *st, const struct model_spec *spec, cons
 	json_object_set_new(json_object_get(o, "ram_bytes"), "peak", bytes_or_null(peak));
 	json_object_set_new(json_object_get(o, "vram_bytes"), "peak_allocated", bytes_or_null(st->vram_peak_allocated));
 	json_object_set_new(json_object_get(o, "vram_bytes"), "peak_reserved", bytes_or_null(st->vram_peak_reserved));
+	json_object_set_new(json_object_get(o, "vram_bytes"), "reserved_before_empty_cache",
+	                    st->empty_cache ? json_integer(st->vram_reserved_before_empty) : json_null());
+	json_object_set_new(json_object_get(o, "vram_bytes"), "reserved_after_empty_cache",
+	                    st->empty_cache ? json_integer(st->vram_reserved_after_empty) : json_null());
 	if (!strcmp(path, "-")) {
 		json_dumpf(o, stderr, OUTPUT_JSON_FLAGS);
 		fputc('\n', stderr);

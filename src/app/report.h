@@ -40,6 +40,9 @@ struct run_stats {
 	const char *interrupted;    /* "SIGINT", "SIGTERM", "SIGPIPE", or NULL */
 	int64_t ram_start, ram_after_load;
 	int64_t vram_load_peak, vram_peak_allocated, vram_peak_reserved; /* 0 = none (CPU) */
+	int64_t vram_limit;         /* --max-vram in bytes; 0 = none */
+	int empty_cache;            /* --empty-cache ran: the two below are the largest seen over the batches */
+	int64_t vram_reserved_before_empty, vram_reserved_after_empty;
 };
 
 /*

@@ -156,7 +156,10 @@ static int ensure_model(struct run *r)
 	                         .dtype = r->o->dtype,
 	                         .autocast = r->o->autocast,
 	                         .memory_format = r->o->memory_format,
-	                         .threads = r->st.threads};
+	                         .threads = r->st.threads,
+	                         .max_vram = r->o->max_vram,
+	                         .max_vram_pct = r->o->max_vram_pct,
+	                         .empty_cache = r->o->empty_cache};
 	int rc;
 	if (r->m.mod)
 		return 0;
@@ -606,6 +609,26 @@ static int setup(struct run *r, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * --empty-cache, after a batch: the allocator's cached blocks go back to the
+ * driver (other processes on the device get them); the reserved bytes
+ * before and after, the largest over the run, go in the report.
+ */
+static void empty_cache(struct run *r)
+{
+	struct tch_vram v;
+	const struct tch_api *T = r->m.T;
+	if (!r->m.mod || r->m.dev_index < 0 || T->tch_cuda_vram(r->m.dev_index, &v) < 0)
+		return;
+	if (v.reserved > r->st.vram_reserved_before_empty)
+		r->st.vram_reserved_before_empty = v.reserved;
+	if (T->tch_cuda_empty_cache() < 0 || T->tch_cuda_vram(r->m.dev_index, &v) < 0)
+		return;
+	if (v.reserved > r->st.vram_reserved_after_empty)
+		r->st.vram_reserved_after_empty = v.reserved;
+	r->st.empty_cache = 1;
+}
+
 /* The decoding threads: --decode-threads, else one per core beyond the model's on CUDA, one on the CPU. */
 static int decode_threads(const struct run *r)
 {
@@ -645,6 +668,19 @@ int run_main(const struct opts *o, double t_start)
 			report_write(&r.st, &r.spec, o->report, o->quiet);
 		goto out;
 	}
+	/* CUDA-only options are checked against the device, and --max-vram
+	 * against the weights, before any input is read: the model is loaded now. */
+	if ((o->max_vram || o->max_vram_pct > 0 || o->empty_cache) && ensure_model(&r) < 0) {
+		msg_error("%s", r.fatal_msg);
+		status = r.fatal;
+		r.st.t_end = now_ms();
+		r.st.error = r.fatal_msg;
+		report_take_model(&r.st, &r.m, (r.inputs & TASK_IN_IMAGE) != 0);
+		r.st.vram_limit = r.m.vram_limit;
+		if (o->report)
+			report_write(&r.st, &r.spec, o->report, o->quiet);
+		goto out;
+	}
 	if (o->memory_trace && memtrace_start(5, err, sizeof err) < 0) {
 		msg_error("%s", err);
 		status = EXIT_USAGE;
@@ -681,6 +717,8 @@ int run_main(const struct opts *o, double t_start)
 		if (!b)
 			break;
 		rc = run_batch(&r, b); /* writes every record of the batch */
+		if (o->empty_cache)
+			empty_cache(&r);
 		if (r.batches == 1 && r.m.mod)
 			memtrace_phase("steady");
 		pipeline_release(r.pipe, b);

@@ -15,7 +15,7 @@ enum opt_id {
 	O_OUTPUT, O_REPORT, O_FILES_FROM, O_RECURSIVE, O_NULL, O_QUIET, O_TOP_K,
 	O_MAX_PIXELS, O_FAST_DECODE, O_SAVE_DIR, O_IMAGE_STREAM, O_EVERY, O_CROP_FROM, O_CROP_PAD, O_DECODE_THREADS, O_JSON, O_RESUME, O_SHARD, O_PROGRESS, O_CONF, O_IOU, O_MAX_DET, O_CLASSES, O_DRAW, O_MEMORY_FORMAT, O_POINTS, O_PROMPTS, O_PROMPT_BATCH, O_SEED, O_MIN_SCORE, O_WARMUP, O_ITERS, O_REPEAT, O_INPUT, O_FORMAT, O_BASELINE, O_TOLERANCE,
 	O_MEMORY_TOLERANCE, O_COMPARE_ANY, O_ALLOW_MISSING, O_RESULTS,
-	O_MEMORY_TRACE, O_PLOT, O_HELP, O_VERSION
+	O_MEMORY_TRACE, O_PLOT, O_MAX_VRAM, O_EMPTY_CACHE, O_HELP, O_VERSION
 };
 
 /* Which commands take an option. */
@@ -37,6 +37,8 @@ static const struct option_def table[] = {
 	{O_DTYPE, 0, "dtype", "T", C_RB, "fp32 fp16 bf16", 0, 0, "weights' precision (default fp32)"},
 	{O_HALF, 0, "half", NULL, C_RB, NULL, 0, 0, "same as --dtype fp16"},
 	{O_AUTOCAST, 0, "autocast", NULL, C_RB, NULL, 0, 0, "mixed precision (CUDA fp16, CPU bf16)"},
+	{O_MAX_VRAM, 0, "max-vram", "SIZE|N%", C_RUN, NULL, 0, 0, "CUDA: cap the device memory libtorch may reserve (bytes, K/M/G/T, or % of the device)"},
+	{O_EMPTY_CACHE, 0, "empty-cache", NULL, C_RUN, NULL, 0, 0, "CUDA: hand cached device memory back to the driver after each batch"},
 	{O_MEMORY_FORMAT, 0, "memory-format", "F", C_RB, "auto channels-last contiguous", 0, 0, "image batches' layout (default auto: channels-last, contiguous if the model fails)"},
 	{O_BATCH, 'b', "batch-size", "N", C_RB, NULL, 0, 0, "inputs per forward pass (default: manifest's, else 1; bench: a list, 1,8,32)"},
 	{O_THREADS, 'j', "threads", "N", C_RB, NULL, 0, 0, "intra-op threads (default: all cores)"},
@@ -282,6 +284,46 @@ static int set_long(const char *opt, const char *s, long lo, long hi, long *dst)
 	return 0;
 }
 
+/*
+ * --max-vram: a size in bytes, with an optional K, M, G or T (powers of
+ * 1024, as ulimit and docker --memory count; "GiB", "G" and "GB" alike),
+ * or N% of the device's memory, 0 < N <= 100.  -1 and a message otherwise.
+ */
+static int parse_vram(const char *opt, const char *s, struct opts *o)
+{
+	static const char units[] = "KMGT";
+	char *end;
+	double v, mult = 1;
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || end == s || !(v > 0) || (*s < '0' || *s > '9'))
+		goto bad;
+	if (!strcmp(end, "%")) {
+		if (v > 100)
+			goto bad;
+		o->max_vram_pct = v;
+		return 0;
+	}
+	if (*end) {
+		const char *u = strchr(units, end[0] & ~0x20);
+		if (!u || !*u)
+			goto bad;
+		for (const char *k = units; k <= u; k++)
+			mult *= 1024;
+		end++;
+		if (*end && strcmp(end, "B") && strcmp(end, "iB"))
+			goto bad;
+	}
+	v *= mult;
+	if (v < 1 || v > 9.0e18)
+		goto bad;
+	o->max_vram = (long long)v;
+	return 0;
+bad:
+	msg_error("--%s: '%s' is not a size (bytes, or with K, M, G, T) or a percentage (0%% < N%% <= 100%%)", opt, s);
+	return -1;
+}
+
 static int check_device(const char *s)
 {
 	char *end;
@@ -464,6 +506,8 @@ static int apply(struct opts *o, const struct option_def *d, const char *val)
 	case O_RESULTS: o->bench_results = val; break;
 	case O_MEMORY_TRACE: o->memory_trace = val; break;
 	case O_PLOT: o->plot = val; break;
+	case O_MAX_VRAM: return parse_vram(d->longname, val, o);
+	case O_EMPTY_CACHE: o->empty_cache = 1; break;
 	case O_SEED:
 		if (parse_long(d->longname, val, 0, LLONG_MAX, &ll) < 0)
 			return -1;
@@ -633,6 +677,13 @@ int opts_parse(int argc, char **argv, struct opts *o)
 			return -1;
 		}
 		o->device = env;
+	}
+	/* CUDA-only options on the CPU are refused here when the device says so
+	 * (libtorch not loaded); with auto, when the model is loaded. */
+	if (cmd == CMD_RUN && !strcmp(o->device, "cpu") && (o->max_vram || o->max_vram_pct > 0 || o->empty_cache)) {
+		msg_error("%s applies to CUDA devices only (the device is cpu)",
+		          o->empty_cache && !o->max_vram && !(o->max_vram_pct > 0) ? "--empty-cache" : "--max-vram");
+		return -1;
 	}
 	if (cmd == CMD_COMPLETIONS) {
 		if (o->n_inputs != 1 || !is_choice("bash zsh fish", o->inputs[0])) {

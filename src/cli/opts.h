@@ -95,6 +95,9 @@ struct opts {
 	long shard_i, shard_n;      /* --shard I/N; shard_n 0 = all */
 	const char *progress;       /* auto, always, never */
 	const char *memory_format;  /* auto, channels-last, contiguous */
+	long long max_vram;         /* --max-vram in bytes; 0 = none (or a percentage) */
+	double max_vram_pct;        /* --max-vram N%; 0 = none */
+	int empty_cache;            /* --empty-cache */
 	char **inputs;              /* operands after the options */
 	int n_inputs;
 	const char *shell;          /* completions: bash, zsh or fish */

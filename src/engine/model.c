@@ -87,6 +87,68 @@ static int check_blas(const struct tch_api *T, int threads, char *err, size_t er
 	return 0;
 }
 
+/* A byte count for messages: "1.5 GiB (1610612736 bytes)". */
+static void fmt_bytes(char *buf, size_t len, int64_t b)
+{
+	static const char *const unit[] = {"bytes", "KiB", "MiB", "GiB", "TiB"};
+	double v = (double)b;
+	int u = 0;
+	while (v >= 1024 && u < 4) {
+		v /= 1024;
+		u++;
+	}
+	if (u == 0)
+		snprintf(buf, len, "%lld bytes", (long long)b);
+	else
+		snprintf(buf, len, "%.1f %s (%lld bytes)", v, unit[u], (long long)b);
+}
+
+/*
+ * --max-vram on device m->dev_index: the cap in bytes (a percentage of
+ * what the driver says the device has), handed to the allocator before
+ * anything is loaded.  0, or -1 with err.
+ */
+static int set_vram_limit(struct model *m, const struct model_params *p, char *err, size_t errlen)
+{
+	int64_t free_b, total_b;
+	if (!p->max_vram && !(p->max_vram_pct > 0))
+		return 0;
+	if (m->T->tch_cuda_mem_info(m->dev_index, &free_b, &total_b) < 0) {
+		msg_fmt(err, errlen, "--max-vram: %s", m->T->tch_last_error());
+		return -1;
+	}
+	m->vram_limit = p->max_vram ? p->max_vram : (int64_t)((double)total_b * p->max_vram_pct / 100.0);
+	if (m->vram_limit < 1)
+		m->vram_limit = 1;
+	if (m->T->tch_cuda_set_limit(m->dev_index, m->vram_limit) < 0) {
+		msg_fmt(err, errlen, "--max-vram: %s", m->T->tch_last_error());
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * The weights did not fit under --max-vram (load_err says how libtorch
+ * failed): their size, measured by loading them into host memory in the
+ * same precision, and the cap, in err.
+ */
+static void weights_over_cap(struct model *m, const char *file, const char *name, const char *load_err, char *err,
+                             size_t errlen)
+{
+	char need[64] = "", cap[64];
+	tch_module *host = m->T->tch_module_load(file, "cpu", m->dtype);
+	int64_t bytes = host ? m->T->tch_module_bytes(host) : -1;
+	m->T->tch_module_free(host);
+	fmt_bytes(cap, sizeof cap, m->vram_limit);
+	if (bytes > 0) {
+		fmt_bytes(need, sizeof need, bytes);
+		msg_fmt(err, errlen, "model '%s': its %s weights need %s, more than --max-vram %s allows", name,
+		        model_dtype_name(m->dtype), need, cap);
+	} else {
+		msg_fmt(err, errlen, "model '%s': its weights do not fit under --max-vram %s: %s", name, cap, load_err);
+	}
+}
+
 int model_open(struct model *m, const char *file, const char *name, const struct model_params *p, char *err,
                size_t errlen)
 {
@@ -107,23 +169,50 @@ int model_open(struct model *m, const char *file, const char *name, const struct
 		return EXIT_OOM;
 	if (pick_device(m, p->device, err, errlen) < 0)
 		return EXIT_USAGE;
+	if (m->dev_index < 0 && (p->max_vram || p->max_vram_pct > 0 || p->empty_cache)) {
+		msg_fmt(err, errlen, "%s applies to CUDA devices only (the device is cpu%s)",
+		        p->max_vram || p->max_vram_pct > 0 ? "--max-vram" : "--empty-cache",
+		        strcmp(p->device, "cpu") ? ": libtorch sees no CUDA device" : "");
+		return EXIT_USAGE;
+	}
 	/* On the CPU the profiling executor's optimisations bring no fusion with
 	 * libtorch's defaults, and its profiling runs make the first forward pass
 	 * ~10x slower (53 ms against 6 ms for the digits model): off.  On CUDA
 	 * its fusers can pay for themselves over a batch job: left on. */
 	m->T->tch_set_optimize(m->dev_index >= 0);
-	if (m->dev_index >= 0)
+	if (m->dev_index >= 0) {
+		if (set_vram_limit(m, p, err, errlen) < 0)
+			return EXIT_USAGE;
 		m->T->tch_cuda_reset_peaks(m->dev_index);
+	}
 	if (!(m->mod = m->T->tch_module_load(file, m->device, m->dtype))) {
-		msg_fmt(err, errlen, "model '%s': cannot load '%s': %s", name, file, m->T->tch_last_error());
+		char why[ERRLEN];
+		msg_fmt(why, sizeof why, "%s", m->T->tch_last_error());
+		if (m->vram_limit && m->T->tch_error_is_oom(why)) {
+			weights_over_cap(m, file, name, why, err, errlen);
+			return EXIT_OOM;
+		}
+		msg_fmt(err, errlen, "model '%s': cannot load '%s': %s", name, file, why);
 		return EXIT_MODEL;
 	}
 	m->t_load1 = now_ms();
 	m->ram_after_load = mem_rss();
+	m->weight_bytes = m->T->tch_module_bytes(m->mod);
 	if (m->dev_index >= 0) {
 		struct tch_vram v;
+		if (m->vram_limit && m->weight_bytes > m->vram_limit) {
+			char need[64], cap[64];
+			fmt_bytes(need, sizeof need, m->weight_bytes);
+			fmt_bytes(cap, sizeof cap, m->vram_limit);
+			msg_fmt(err, errlen, "model '%s': its %s weights need %s, more than --max-vram %s allows", name,
+			        model_dtype_name(m->dtype), need, cap);
+			return EXIT_OOM;
+		}
 		if (m->T->tch_cuda_vram(m->dev_index, &v) == 0)
 			m->vram_load_peak = v.peak_allocated;
+		/* a phase boundary: what the load cached goes back, the
+		 * inference peaks start from what the weights hold */
+		m->T->tch_cuda_empty_cache();
 		m->T->tch_cuda_reset_peaks(m->dev_index);
 	}
 	return 0;
@@ -139,7 +228,10 @@ void model_close(struct model *m)
 int model_fall_back(struct model *m, const char *why)
 {
 	int next;
-	if (m->autocast) {
+	/* On the CPU autocast computes in bf16: a missing fp16 kernel there is
+	 * the fp16 weights', and it is the precision that falls back. */
+	int weights_at_fault = m->dev_index < 0 && m->dtype == TCH_F16 && strstr(why, "'Half'");
+	if (m->autocast && !weights_at_fault) {
 		m->autocast = 0;
 		snprintf(m->fallback, sizeof m->fallback, "autocast kernels missing on %s: ran without", m->device);
 		msg_warn("%s (%s)", m->fallback, why);

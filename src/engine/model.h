@@ -20,6 +20,9 @@ struct model_params {
 	int autocast;
 	const char *memory_format;  /* "auto", "channels-last", "contiguous" */
 	long threads;               /* intra-op threads, >= 1 */
+	int64_t max_vram;           /* cap on the device memory libtorch reserves (bytes); 0 = none */
+	double max_vram_pct;        /* the same as a percentage of the device's memory; 0 = none */
+	int empty_cache;            /* the caller empties the cache after each batch (CUDA only) */
 };
 
 struct model {
@@ -35,12 +38,18 @@ struct model {
 	double t_load0, t_load1;    /* ms */
 	int64_t ram_after_load;
 	int64_t vram_load_peak;     /* 0 on the CPU */
+	int64_t vram_limit;         /* the --max-vram cap in bytes; 0 = none */
+	int64_t weight_bytes;       /* parameters and buffers on the device, as loaded */
 };
 
 /*
  * Maps libtorch and loads the TorchScript file (model `name`, for
- * messages) as p asks.  Returns 0, or an exit status (EXIT_MODEL,
- * EXIT_USAGE for a device that is not there) with a reason in err.
+ * messages) as p asks.  On CUDA the allocator's peaks are reset after the
+ * load (cached blocks freed first), so that what follows the load is
+ * measured apart from it.  Returns 0, or an exit status with a reason in
+ * err: EXIT_MODEL; EXIT_USAGE for a device that is not there, or CUDA-only
+ * options (--max-vram, --empty-cache) on the CPU; EXIT_OOM for weights
+ * larger than --max-vram.
  */
 int model_open(struct model *m, const char *file, const char *name, const struct model_params *p, char *err,
                size_t errlen);

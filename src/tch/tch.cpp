@@ -14,14 +14,18 @@
 #include <torch/csrc/jit/runtime/graph_executor.h>
 
 #ifdef TCH_CUDA
+#include <ATen/Context.h>
 #include <c10/cuda/CUDACachingAllocator.h>
 #include <c10/cuda/CUDAFunctions.h>
+#include <c10/cuda/CUDAGuard.h>
 #include <cuda_runtime_api.h>
 #endif
 
 #include <cstdio>
 #include <cstring>
+#include <sstream>
 #include <string>
+#include <unordered_set>
 
 #include <dlfcn.h>
 #include <limits.h>
@@ -39,7 +43,17 @@
 struct tch_module {
 	torch::jit::Module m;
 	c10::Device device;
-	tch_module(torch::jit::Module mod, c10::Device dev) : m(std::move(mod)), device(dev) {}
+	std::string path; /* the file, reloaded when the precision changes */
+	bool usable = true; /* false after a failed reload: m is empty */
+	tch_module(torch::jit::Module mod, c10::Device dev, std::string p)
+	    : m(std::move(mod)), device(dev), path(std::move(p)) {}
+	// An empty module has no type: any call on it would crash.
+	torch::jit::Module &get()
+	{
+		if (!usable)
+			throw std::runtime_error("the model could not be reloaded in the fallback precision");
+		return m;
+	}
 };
 
 struct tch_value {
@@ -289,6 +303,25 @@ int tch_set_optimize(int on)
 
 int tch_get_threads(void) { TRY(-1, { return at::get_num_threads(); }) }
 
+#ifdef TCH_CUDA
+// The CUDA caching allocator sizes its per-device tables when CUDA is first
+// initialised (by the first tensor put on a device); its statistics, limit
+// and cache calls index them unchecked before that.  Every such call comes
+// through here first.  2.6 replaced lazyInitCUDA() by lazyInitDevice().
+static void cuda_init(int dev)
+{
+	int n = (int)c10::cuda::device_count();
+	if (dev < 0 || dev >= n)
+		throw std::out_of_range("no CUDA device " + std::to_string(dev) + " (" + std::to_string(n) +
+		                        " present)");
+#if TCH_AT_LEAST(2, 6)
+	at::globalContext().lazyInitDevice(c10::DeviceType::CUDA);
+#else
+	at::globalContext().lazyInitCUDA();
+#endif
+}
+#endif
+
 int tch_cuda_device_count(void) { TRY(0, { return (int)torch::cuda::device_count(); }) }
 
 int tch_cuda_compiled(void)
@@ -306,6 +339,7 @@ int tch_cuda_vram(int dev, struct tch_vram *out)
 	TRY(-1, {
 		// Index 0 of each stat array is the aggregate over pool types in
 		// both 1.13 (StatType::AGGREGATE) and 2.x.
+		cuda_init(dev);
 		auto st = c10::cuda::CUDACachingAllocator::getDeviceStats(dev);
 		out->allocated = st.allocated_bytes[0].current;
 		out->reserved = st.reserved_bytes[0].current;
@@ -324,6 +358,7 @@ int tch_cuda_reset_peaks(int dev)
 {
 #ifdef TCH_CUDA
 	TRY(-1, {
+		cuda_init(dev);
 		c10::cuda::CUDACachingAllocator::resetPeakStats(dev);
 		return 0;
 	})
@@ -337,6 +372,7 @@ int tch_cuda_empty_cache(void)
 {
 #ifdef TCH_CUDA
 	TRY(-1, {
+		cuda_init(0);
 		c10::cuda::CUDACachingAllocator::emptyCache();
 		return 0;
 	})
@@ -349,12 +385,37 @@ int tch_cuda_set_limit(int dev, int64_t bytes)
 {
 #ifdef TCH_CUDA
 	TRY(-1, {
-		size_t free_b = 0, total_b = 0;
-		c10::cuda::CUDAGuard guard(dev);
-		if (cudaMemGetInfo(&free_b, &total_b) != cudaSuccess || total_b == 0)
-			throw std::runtime_error("cannot read the device's memory size");
+		int64_t free_b = 0, total_b = 0;
+		if (tch_cuda_mem_info(dev, &free_b, &total_b) < 0)
+			return -1;
+		if (bytes <= 0)
+			throw std::invalid_argument("the limit must be positive");
+		// The allocator refuses any allocation that would take what it
+		// reserves on dev past fraction x total: raised as an out-of-memory
+		// error, which tinfer handles as one (halve the batch, retry).
 		double frac = (double)bytes / (double)total_b;
 		c10::cuda::CUDACachingAllocator::setMemoryFraction(frac > 1.0 ? 1.0 : frac, dev);
+		return 0;
+	})
+#else
+	last_error = "not built with CUDA";
+	return -1;
+#endif
+}
+
+int tch_cuda_mem_info(int dev, int64_t *free_bytes, int64_t *total_bytes)
+{
+#ifdef TCH_CUDA
+	TRY(-1, {
+		size_t f = 0, t = 0;
+		cuda_init(dev);
+		c10::cuda::CUDAGuard guard((c10::DeviceIndex)dev);
+		cudaError_t e = cudaMemGetInfo(&f, &t);
+		if (e != cudaSuccess || t == 0)
+			throw std::runtime_error(std::string("cannot read the device's memory size: ") +
+			                         cudaGetErrorString(e));
+		*free_bytes = (int64_t)f;
+		*total_bytes = (int64_t)t;
 		return 0;
 	})
 #else
@@ -399,18 +460,56 @@ static void avoid_onednn_without_cache_sizes()
 #endif
 }
 
+// Casts the floating-point parameters and buffers of m (and its submodules)
+// to dt, one tensor at a time, so that at most one tensor exists twice;
+// integer and bool tensors (index buffers, masks, step counters) keep their
+// type, unlike torch::jit::Module::to(dtype), which casts every tensor.
+static void cast_floating(torch::jit::Module &m, c10::ScalarType dt)
+{
+	torch::NoGradGuard no_grad;
+	std::unordered_set<c10::TensorImpl *> seen;
+	auto cast = [&](at::Tensor t) {
+		if (!t.defined() || !t.is_floating_point() || t.scalar_type() == dt ||
+		    !seen.insert(t.unsafeGetTensorImpl()).second)
+			return;
+		t.set_data(t.to(dt));
+	};
+	for (at::Tensor t : m.parameters())
+		cast(t);
+	for (at::Tensor t : m.buffers())
+		cast(t);
+}
+
+// Loads path onto dev with its floating-point parameters and buffers in
+// precision dt.  fp32 loads map every storage straight onto dev.  Another
+// precision loads to host memory and converts there, from the file's own
+// weights: on CUDA the fp32 weights never reach the device (which would
+// double the load peak there).  The converted module is then written to
+// memory and read back onto dev, so that everything the file holds besides
+// parameters and buffers (tensor constants of traced code, plain tensor
+// attributes) reaches dev as it would with a direct load.
+static torch::jit::Module load_as(const std::string &path, c10::Device dev, c10::ScalarType dt)
+{
+	if (dt == at::kFloat)
+		return torch::jit::load(path, dev);
+	torch::jit::Module m = torch::jit::load(path, c10::Device(c10::DeviceType::CPU));
+	cast_floating(m, dt);
+	if (dev.is_cpu())
+		return m;
+	std::stringstream blob;
+	m.save(blob);
+	m = torch::jit::Module(); /* the host copy goes before the device copy comes */
+	return torch::jit::load(blob, dev);
+}
+
 tch_module *tch_module_load(const char *path, const char *device, int dtype)
 {
 	TRY(nullptr, {
 		avoid_onednn_without_cache_sizes();
 		c10::Device dev(device);
-		// Loading with a device maps every storage straight onto it: no
-		// full host copy of the weights when dev is CUDA.
-		torch::jit::Module m = torch::jit::load(path, dev);
+		torch::jit::Module m = load_as(path, dev, to_scalar(dtype));
 		m.eval();
-		if (dtype != TCH_F32)
-			m.to(to_scalar(dtype));
-		return new tch_module(std::move(m), dev);
+		return new tch_module(std::move(m), dev, path);
 	})
 }
 
@@ -419,14 +518,40 @@ void tch_module_free(tch_module *m) { delete m; }
 int tch_module_to_dtype(tch_module *m, int dtype)
 {
 	TRY(-1, {
-		m->m.to(to_scalar(dtype));
+		// From the file's weights, not from the precision that failed:
+		// fp32 -> bf16 once, never fp32 -> fp16 -> bf16.  The module in the
+		// failed precision goes first, so that the peak is no higher than
+		// the first load's; should the file no longer load, the module is
+		// left empty and every call of it fails with a message.
+		m->usable = false;
+		m->m = torch::jit::Module();
+		m->m = load_as(m->path, m->device, to_scalar(dtype));
+		m->m.eval();
+		m->usable = true;
 		return 0;
+	})
+}
+
+int64_t tch_module_bytes(tch_module *m)
+{
+	TRY(-1, {
+		std::unordered_set<const void *> seen;
+		int64_t n = 0;
+		auto add = [&](const at::Tensor &t) {
+			if (t.defined() && seen.insert(t.storage().unsafeGetStorageImpl()).second)
+				n += (int64_t)t.storage().nbytes();
+		};
+		for (const at::Tensor &t : m->get().parameters())
+			add(t);
+		for (const at::Tensor &t : m->get().buffers())
+			add(t);
+		return n;
 	})
 }
 
 int tch_module_has_method(tch_module *m, const char *name)
 {
-	TRY(-1, { return m->m.find_method(name).has_value() ? 1 : 0; })
+	TRY(-1, { return m->get().find_method(name).has_value() ? 1 : 0; })
 }
 
 
@@ -440,7 +565,7 @@ tch_value *tch_module_call(tch_module *m, const char *method, tch_value *const *
 		in.reserve(nargs);
 		for (int i = 0; i < nargs; i++)
 			in.push_back(args[i]->v);
-		auto meth = m->m.find_method(method);
+		auto meth = m->get().find_method(method);
 		if (!meth)
 			throw std::invalid_argument(std::string("the model has no method '") + method + "'");
 		c10::IValue out = (*meth)(std::move(in));

@@ -25,7 +25,7 @@ extern "C" {
 #endif
 
 /* Bumped whenever an entry point changes; engine/shim.c refuses a mismatched shim. */
-#define TCH_ABI_VERSION 2
+#define TCH_ABI_VERSION 3
 
 typedef struct tch_module tch_module; /* a loaded TorchScript module */
 typedef struct tch_value tch_value;   /* an IValue: tensor, tuple, list, dict, ... */
@@ -78,25 +78,41 @@ struct tch_vram {
 	X(int, tch_cuda_device_count, (void))                                                   \
 	/* 1 when this shim was compiled against a CUDA libtorch. */                            \
 	X(int, tch_cuda_compiled, (void))                                                       \
-	/* Allocator figures for device index dev; -1 on CPU builds. */                         \
+	/*                                                                                      \
+	 * Allocator figures for device index dev; -1 on CPU builds.  These and the             \
+	 * calls below initialise CUDA first (the allocator's tables need it).                  \
+	 */                                                                                     \
 	X(int, tch_cuda_vram, (int dev, struct tch_vram *out))                                  \
 	X(int, tch_cuda_reset_peaks, (int dev))                                                 \
+	/* Hands the allocator's unused cached blocks back to the driver (0 on CPU builds). */  \
 	X(int, tch_cuda_empty_cache, (void))                                                    \
-	/* Cap this process's share of device dev (bytes); -1 on CPU builds. */                 \
+	/*                                                                                      \
+	 * Caps what the allocator may reserve on device dev (bytes); an allocation             \
+	 * past it fails as out of memory.  -1 on CPU builds.                                   \
+	 */                                                                                     \
 	X(int, tch_cuda_set_limit, (int dev, int64_t bytes))                                    \
+	/* The device's free and total memory as the driver reports them; -1 on CPU builds. */  \
+	X(int, tch_cuda_mem_info, (int dev, int64_t *free_bytes, int64_t *total_bytes))         \
 	/* 1 when err names an out-of-memory condition (CUDA OOM, CPU alloc). */               \
 	X(int, tch_error_is_oom, (const char *err))                                             \
 	/* 1 when err says a kernel is missing for a dtype on this device. */                   \
 	X(int, tch_error_is_dtype_missing, (const char *err))                                   \
 	/*                                                                                      \
-	 * Loads a TorchScript file straight onto device ("cpu", "cuda", "cuda:1")              \
-	 * and casts its floating-point parameters and buffers to dtype                         \
-	 * (TCH_F32/F16/BF16), in eval mode.                                                    \
+	 * Loads a TorchScript file onto device ("cpu", "cuda", "cuda:1") with its              \
+	 * floating-point parameters and buffers in dtype (TCH_F32/F16/BF16; integer            \
+	 * and bool tensors keep their type), in eval mode.  fp32 goes straight onto            \
+	 * the device; another precision is converted in host memory first, so that             \
+	 * the device never holds the fp32 weights.                                             \
 	 */                                                                                     \
 	X(tch_module *, tch_module_load, (const char *path, const char *device, int dtype))     \
 	X(void, tch_module_free, (tch_module * m))                                              \
-	/* Casts the module's floating-point tensors to dtype in place. */                      \
+	/*                                                                                      \
+	 * Puts the module in dtype, converted afresh from the file's weights (the file         \
+	 * is read again), never from the precision it is in.                                   \
+	 */                                                                                     \
 	X(int, tch_module_to_dtype, (tch_module * m, int dtype))                                \
+	/* Bytes of the module's parameters and buffers (each storage once). */                 \
+	X(int64_t, tch_module_bytes, (tch_module * m))                                          \
 	X(int, tch_module_has_method, (tch_module * m, const char *name))                       \
 	/*                                                                                      \
 	 * Calls method (e.g. "forward") with nargs arguments under inference mode,             \

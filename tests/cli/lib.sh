@@ -51,6 +51,20 @@ print(f"PASS {name}" if ok else f"FAIL {name}: {why}; got {open(path).read()[:40
 PYEOF
 }
 
+# has_cuda — true when the binary under test runs the digits sample on a CUDA
+# device here (probed once, with -d cuda): tests that depend on the device
+# ask this rather than assume the CPU.
+has_cuda() {
+	if [ -z "${_HAS_CUDA:-}" ]; then
+		if "$T" run -q -m digits -d cuda -o /dev/null "$DIGITS/d0_7.png" >/dev/null 2>&1; then
+			_HAS_CUDA=yes
+		else
+			_HAS_CUDA=no
+		fi
+	fi
+	[ "$_HAS_CUDA" = yes ]
+}
+
 # min_vm CMD... — the smallest address-space limit (ulimit -v, in KiB, to
 # 8 MiB) under which CMD exits 0 within 60 s, found by bisection between
 # 256 MiB and 8 GiB; 0 when it fails even at 8 GiB.  Out-of-memory tests set their

@@ -116,10 +116,12 @@ json.dump({"models": {"big": {"file": f"{sys.argv[1]}/big.pt", "task": "classify
 PYEOF
 ls "$TMP"/d/00[0-5]?.png >"$TMP/list64"
 # room for one image's 16 MiB activations and a few more, not for 60
-# (measured with -b 60 on one image, so that the batch's buffers count)
-lim=$(min_vm "$T" run -m big --models "$TMP/big.json" -b 60 "$TMP/d/0000.png")
+# (measured with -b 60 on one image, so that the batch's buffers count).
+# On the CPU (-d cpu): an address-space limit is a CPU allocation limit, and
+# the CUDA driver, which reserves vast address ranges, does not start under one.
+lim=$(min_vm "$T" run -d cpu -m big --models "$TMP/big.json" -b 60 "$TMP/d/0000.png")
 lim=$((lim + 327680))
-(ulimit -v $lim; "$T" run -m big --models "$TMP/big.json" -b 60 -T "$TMP/list64" --report "$TMP/oom.json" \
+(ulimit -v $lim; "$T" run -d cpu -m big --models "$TMP/big.json" -b 60 -T "$TMP/list64" --report "$TMP/oom.json" \
 	>"$TMP/oom.jsonl" 2>"$TMP/oom.err")
 st=$?
 [ $st -eq 0 ] && pass oom/exit-0 || fail oom/exit-0 "exit $st: $(tail -n 3 "$TMP/oom.err")"

@@ -123,5 +123,12 @@ records bf16/result "$TMP/out" 'R[0]["top"][0]["label"] == "7"'
 expect autocast 0 "$T" run -m digits --autocast --report "$TMP/rep.json" "$DIGITS/d0_7.png"
 records autocast/result "$TMP/out" 'R[0]["top"][0]["label"] == "7"'
 records autocast/reported "$TMP/rep.json" 'R[0]["autocast_requested"] is True'
-expect no-cuda 2 "$T" run -m digits -d cuda "$DIGITS/d0_7.png"
+# -d cuda: runs where libtorch sees a CUDA device, else a usage error (exit 2)
+if has_cuda; then
+	expect cuda 0 "$T" run -m digits -d cuda --report "$TMP/cuda.json" "$DIGITS/d0_7.png"
+	records cuda/report "$TMP/cuda.json" 'R[0]["device"] == "cuda:0" and R[0]["vram_bytes"]["load_peak"] > 0'
+else
+	expect no-cuda 2 "$T" run -m digits -d cuda "$DIGITS/d0_7.png"
+	grep_in no-cuda/message "$TMP/err" 'no such CUDA device|has no CUDA'
+fi
 grep_in no-cuda/message "$TMP/err" 'cuda'

@@ -58,7 +58,9 @@ records report/counts "$TMP/rep.json" \
 	'R[0]["inputs"] == 2 and R[0]["ok"] == 1 and R[0]["failed"] == 1 and R[0]["model"] == "digits"'
 records report/memory "$TMP/rep.json" \
 	'0 < R[0]["ram_bytes"]["start"] <= R[0]["ram_bytes"]["after_load"] <= R[0]["ram_bytes"]["peak"]'
-records report/cpu-vram-null "$TMP/rep.json" 'all(v is None for v in R[0]["vram_bytes"].values())'
+# VRAM figures: null on the CPU, measured on CUDA (whichever device auto found)
+records report/vram-iff-cuda "$TMP/rep.json" \
+	'all(v is None for v in R[0]["vram_bytes"].values()) if R[0]["device"] == "cpu" else (R[0]["device"].startswith("cuda:") and R[0]["vram_bytes"]["peak_allocated"] > 0)'
 records report/times "$TMP/rep.json" \
 	'0 <= R[0]["time_ms"]["startup"] and 0 < R[0]["time_ms"]["load"] <= R[0]["time_ms"]["total"] and 0 < R[0]["time_ms"]["forward"] < R[0]["time_ms"]["total"]'
 records report/libtorch "$TMP/rep.json" 'R[0]["libtorch"].startswith("1.") or R[0]["libtorch"].startswith("2.")'

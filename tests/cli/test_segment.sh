@@ -38,14 +38,15 @@ np.save('$TMP/big.npy', np.random.default_rng(0).random((100000, 3)).astype(np.f
 # prompt batch 1 needs about 26 MiB of decoder activations at 100000
 # points, prompt batch 8 about 200 MiB: a limit between them halves, one
 # below the first fails the input (exit 4)
-lim=$(min_vm "$T" run -m parts --points 100000 --prompts 8 --prompt-batch 1 "$TMP/big.npy")
-(ulimit -v $((lim + 65536)); "$T" run -m parts --points 100000 --prompts 8 --prompt-batch 8 --report "$TMP/oom.json" \
+# (-d cpu: ulimit -v limits CPU allocations; the CUDA driver does not start under it)
+lim=$(min_vm "$T" run -d cpu -m parts --points 100000 --prompts 8 --prompt-batch 1 "$TMP/big.npy")
+(ulimit -v $((lim + 65536)); "$T" run -d cpu -m parts --points 100000 --prompts 8 --prompt-batch 8 --report "$TMP/oom.json" \
 	"$TMP/big.npy" >"$TMP/oom.jsonl" 2>"$TMP/oom.err")
 st=$?
 [ $st -eq 0 ] && pass oom/recovered || fail oom/recovered "exit $st: $(tail -n 2 "$TMP/oom.err")"
 records oom/retried "$TMP/oom.json" 'R[0]["oom_retries"] >= 1 and R[0]["ok"] == 1'
 grep_in oom/warned "$TMP/oom.err" 'prompt batch now'
-(ulimit -v $((lim - 16384)); "$T" run -m parts --points 100000 --prompts 8 --prompt-batch 8 "$TMP/big.npy" \
+(ulimit -v $((lim - 16384)); "$T" run -d cpu -m parts --points 100000 --prompts 8 --prompt-batch 8 "$TMP/big.npy" \
 	>"$TMP/oom1.jsonl" 2>"$TMP/oom1.err")
 st=$?
 [ $st -eq 4 ] && pass oom/exit-4-at-prompt-batch-1 || fail oom/exit-4-at-prompt-batch-1 "exit $st: $(tail -n 2 "$TMP/oom1.err")"
