@@ -68,6 +68,7 @@ struct run {
 	char fatal_msg[ERRLEN];
 	int interrupted;            /* SIGINT, SIGTERM, SIGPIPE */
 	int batches;                /* batches run */
+	int optimize;               /* --optimize still to be decided: 1 (auto or on), else 0 */
 	struct item **group;        /* (batch) the items of one forward pass */
 	struct task_item *ti;       /* (batch) the same, as the task sees them */
 	struct progress prog;
@@ -191,6 +192,17 @@ static int ensure_model(struct run *r)
 
 static int infer(struct run *r, const void *host, int src, int64_t *shape, int ndim, struct item **items, int n);
 
+/*
+ * --optimize: whether to optimise the module now, after a forward pass of
+ * n inputs.  on: at the first pass.  auto: %s.
+ */
+static int optimize_now(const struct run *r, int n)
+{
+	if (!strcmp(r->o->optimize, "on"))
+		return 1;
+	return 0;
+}
+
 /* Runs n rows (of row bytes each) in chunks of at most `size`, or of the batch size current at each chunk. */
 static int infer_chunks(struct run *r, const void *host, int src, int64_t *shape, int ndim, struct item **items,
                         int n, size_t row, long size)
@@ -229,6 +241,11 @@ static int infer(struct run *r, const void *host, int src, int64_t *shape, int n
 	out = model_forward(&r->m, host, src, shape, ndim, &oom, err, sizeof err);
 	t1 = now_ms();
 	r->st.forward_ms += t1 - t0;
+	if (out && r->optimize && optimize_now(r, n)) {
+		r->optimize = 0;
+		model_optimize(&r->m, host, src, shape, ndim, out, !strcmp(r->o->optimize, "on"));
+		t1 = now_ms();
+	}
 	if (out) {
 		struct task_item *ti = r->ti;
 		int rc;
@@ -566,6 +583,13 @@ static int setup(struct run *r, char *err, size_t errlen)
 	if (r->task.def->run_one)
 		r->batch_size = 1; /* one input at a time, whatever the manifest's batch */
 	r->batch = r->batch_size;
+	if (r->task.def->run_one)
+		msg_fmt(r->st.optimize_why, sizeof r->st.optimize_why,
+		        "not applicable: task %s calls the model's methods itself", r->task.def->name);
+	else if (!strcmp(o->optimize, "off"))
+		msg_fmt(r->st.optimize_why, sizeof r->st.optimize_why, "off (--optimize off)");
+	else
+		r->optimize = 1;
 	if (r->inputs & TASK_IN_IMAGE) {
 		size_t per = (size_t)r->spec.pre.channels * (size_t)r->spec.pre.height * (size_t)r->spec.pre.width;
 		if (per * (size_t)r->batch > ((size_t)1 << 34) / sizeof(float)) {
@@ -621,6 +645,7 @@ int run_main(const struct opts *o, double t_start)
 	r.st.task = o->task;
 	r.st.autocast = r.st.autocast_requested = o->autocast;
 	r.st.fast_decode = o->fast_decode;
+	r.st.optimize_mode = o->optimize;
 	/* A reader that goes away (| head) is noticed as EPIPE on the next write. */
 	signal(SIGPIPE, SIG_IGN);
 	if ((status = setup(&r, err, sizeof err)) != 0) {
@@ -707,6 +732,9 @@ int run_main(const struct opts *o, double t_start)
 	                 : r.interrupted == SIGPIPE ? "SIGPIPE" : NULL;
 	r.st.t_end = now_ms();
 	report_take_model(&r.st, &r.m, (r.inputs & TASK_IN_IMAGE) != 0);
+	if (!r.st.optimize_why[0])
+		msg_fmt(r.st.optimize_why, sizeof r.st.optimize_why, "%s",
+		        !r.m.mod ? "the model never ran" : "auto: the run was too short to repay it");
 	r.st.batch_size = r.batch_size;
 	r.st.oom_retries += r.task.oom_retries;
 	if (report_write(&r.st, &r.spec, o->report, o->quiet || r.interrupted == SIGPIPE) < 0 && !r.fatal)

@@ -86,6 +86,7 @@ struct opts {
 	int resume;                 /* skip inputs with an ok record in -o FILE */
 	long shard_i, shard_n;      /* --shard I/N; shard_n 0 = all */
 	const char *progress;       /* auto, always, never */
+	const char *optimize;       /* --optimize: auto, on, off */
 	const char *memory_format;  /* auto, channels-last, contiguous */
 	char **inputs;              /* operands after the options */
 	int n_inputs;

@@ -25,7 +25,7 @@ extern "C" {
 #endif
 
 /* Bumped whenever an entry point changes; engine/shim.c refuses a mismatched shim. */
-#define TCH_ABI_VERSION 2
+#define TCH_ABI_VERSION 3
 
 typedef struct tch_module tch_module; /* a loaded TorchScript module */
 typedef struct tch_value tch_value;   /* an IValue: tensor, tuple, list, dict, ... */
@@ -53,7 +53,10 @@ struct tch_vram {
 	X(int, tch_abi_version, (void))                                                         \
 	/* The last error of this thread, "" when none. */                                      \
 	X(const char *, tch_last_error, (void))                                                 \
-	/* libtorch's version, e.g. "1.13.0". */                                                \
+	/*                                                                                      \
+	 * The version of the libtorch this process loaded, e.g. "1.13.0", as the              \
+	 * library itself says it (its build configuration), else the headers'.               \
+	 */                                                                                     \
 	X(const char *, tch_version, (void))                                                    \
 	/*                                                                                      \
 	 * The BLAS libtorch's matrix products run on: "OpenBLAS 0.3.21 ...",                   \
@@ -99,6 +102,13 @@ struct tch_vram {
 	X(int, tch_module_to_dtype, (tch_module * m, int dtype))                                \
 	X(int, tch_module_has_method, (tch_module * m, const char *name))                       \
 	/*                                                                                      \
+	 * A new module made from m for inference, m left as it was: level 1 frozen             \
+	 * (torch::jit::freeze: weights as constants, batch norm folded into the               \
+	 * convolutions), level 2 frozen then torch::jit::optimize_for_inference.              \
+	 * NULL when libtorch refuses (tch_last_error says why).                                \
+	 */                                                                                     \
+	X(tch_module *, tch_module_optimized, (tch_module * m, int level))                      \
+	/*                                                                                      \
 	 * Calls method (e.g. "forward") with nargs arguments under inference mode,             \
 	 * with autocast (CUDA fp16, CPU bf16) when autocast != 0.  The arguments               \
 	 * are borrowed.  Returns a new value, or NULL.                                         \
@@ -114,6 +124,13 @@ struct tch_vram {
 	  (const void *data, int src, const int64_t *shape, int ndim, int dtype,                \
 	   const char *device, int channels_last))                                              \
 	X(void, tch_value_free, (tch_value * v))                                                \
+	/*                                                                                      \
+	 * How far b is from a, two outputs of the same structure: into *diff the              \
+	 * largest |a - b| over every element of every tensor (NaN or an infinity in            \
+	 * one place of one only: infinite), into *ref the largest finite |a|.  -1              \
+	 * when the structure, a shape or a scalar differs (tch_last_error says how).           \
+	 */                                                                                     \
+	X(int, tch_value_max_diff, (const tch_value *a, const tch_value *b, double *diff, double *ref)) \
 	X(int, tch_value_kind, (const tch_value *v))                                            \
 	/* Tuples, lists, dicts: number of items; item i (new value); dict key i as text. */    \
 	X(int, tch_value_len, (const tch_value *v))                                             \
