@@ -4,6 +4,9 @@
 #include "sys/paths.h"
 
 #include <dlfcn.h>
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <signal.h>
 #include <stdio.h>
 #include <limits.h>
@@ -82,3 +85,35 @@ const struct tch_api *engine_get(char *err, size_t errlen)
 	return &api;
 }
 
+
+int engine_built_against(char *buf, size_t len)
+{
+	char path[PATH_MAX];
+	const char *env = getenv("TINFER_TCH_LIB");
+	static const char marker[] = TCH_BUILT_MARKER;
+	struct stat st;
+	const char *map, *at;
+	int fd, rc = -1;
+
+	if (env && *env)
+		snprintf(path, sizeof path, "%s", env);
+	else if (path_find(PATH_SHIM, path, sizeof path) < 0)
+		return -1;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return -1;
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 &&
+	    (map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0)) != MAP_FAILED) {
+		size_t size = (size_t)st.st_size, n = sizeof marker - 1;
+		if ((at = memmem(map, size, marker, n))) {
+			const char *v = at + n, *end = memchr(v, '\0', size - (size_t)(v - map));
+			if (end && end > v && (size_t)(end - v) < len && (size_t)(end - v) < 64) {
+				memcpy(buf, v, (size_t)(end - v));
+				buf[end - v] = '\0';
+				rc = 0;
+			}
+		}
+		munmap((void *)map, size);
+	}
+	close(fd);
+	return rc;
+}

@@ -24,6 +24,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <memory>
 #include <string>
 
 #include <dlfcn.h>
@@ -42,6 +43,7 @@
 struct tch_module {
 	torch::jit::Module m;
 	c10::Device device;
+	bool quiet_once = false; // the next call's libtorch warnings are dropped (the check of a candidate)
 	tch_module(torch::jit::Module mod, c10::Device dev) : m(std::move(mod)), device(dev) {}
 };
 
@@ -179,6 +181,11 @@ struct autocast_guard {
 };
 
 extern "C" {
+
+// What this shim was compiled against, found by engine_built_against() in
+// the file's bytes without loading it (tinfer --version, info).
+__attribute__((used, visibility("default"))) extern const char tch_built_against[] =
+	TCH_BUILT_MARKER TORCH_VERSION;
 
 int tch_abi_version(void) { return TCH_ABI_VERSION; }
 
@@ -453,6 +460,24 @@ int tch_module_has_method(tch_module *m, const char *name)
 	TRY(-1, { return m->m.find_method(name).has_value() ? 1 : 0; })
 }
 
+// A libtorch warning handler that drops them: the check of an optimised
+// module runs it once on a batch, and what libtorch says about a candidate
+// it then drops (1.13's optimize_for_inference on MobileNetV3 warns "An
+// output with one or more elements was resized" for every block) is not
+// for the user; tinfer says in one line what it did.  2.0 made Warning a
+// class and moved the handler functions to WarningUtils.
+#if TCH_AT_LEAST(2, 0)
+struct quiet_warnings : c10::WarningHandler {
+	void process(const c10::Warning &) override {}
+};
+using warning_guard = c10::WarningUtils::WarningHandlerGuard;
+#else
+struct quiet_warnings : c10::WarningHandler {
+	void process(const c10::SourceLocation &, const std::string &, const bool) override {}
+};
+using warning_guard = c10::Warning::WarningHandlerGuard;
+#endif
+
 // The graph executor's optimisation switch on for as long as it lives:
 // freezing with it off (tinfer's setting on the CPU) leaves calls to
 // submodules' methods in the frozen graph whose methods freezing removed
@@ -473,7 +498,9 @@ tch_module *tch_module_optimized(tch_module *m, int level)
 		torch::jit::Module f = torch::jit::freeze(m->m);
 		if (level == 2)
 			f = torch::jit::optimize_for_inference(f);
-		return new tch_module(std::move(f), m->device);
+		tch_module *opt = new tch_module(std::move(f), m->device);
+		opt->quiet_once = true;
+		return opt;
 	})
 }
 
@@ -484,6 +511,9 @@ tch_value *tch_module_call(tch_module *m, const char *method, tch_value *const *
 	TRY(nullptr, {
 		c10::InferenceMode guard;
 		autocast_guard ac(autocast != 0, m->device);
+		quiet_warnings quiet;
+		std::unique_ptr<warning_guard> hush(m->quiet_once ? new warning_guard(&quiet) : nullptr);
+		m->quiet_once = false;
 		std::vector<c10::IValue> in;
 		in.reserve(nargs);
 		for (int i = 0; i < nargs; i++)

@@ -24,6 +24,10 @@
 extern "C" {
 #endif
 
+/* Followed in the shim's file by the version of the libtorch headers it was
+ * compiled against: engine_built_against() reads it without loading libtorch. */
+#define TCH_BUILT_MARKER "tinfer-tch built against libtorch "
+
 /* Bumped whenever an entry point changes; engine/shim.c refuses a mismatched shim. */
 #define TCH_ABI_VERSION 3
 
