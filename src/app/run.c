@@ -68,6 +68,7 @@ struct run {
 	char fatal_msg[ERRLEN];
 	int interrupted;            /* SIGINT, SIGTERM, SIGPIPE */
 	int batches;                /* batches run */
+	size_t taken;               /* inputs of the batches taken from the pipeline so far */
 	int optimize;               /* --optimize still to be decided: 1 (auto or on), else 0 */
 	struct item **group;        /* (batch) the items of one forward pass */
 	struct task_item *ti;       /* (batch) the same, as the task sees them */
@@ -193,14 +194,26 @@ static int ensure_model(struct run *r)
 static int infer(struct run *r, const void *host, int src, int64_t *shape, int ndim, struct item **items, int n);
 
 /*
- * --optimize: whether to optimise the module now, after a forward pass of
- * n inputs.  on: at the first pass.  auto: %s.
+ * --optimize: whether to optimise the module now, after a forward pass.
+ * on: at the first pass.  auto: once the run has shown it is long, as in
+ * the ski-rental problem: optimising costs a pass of the candidate and
+ * libtorch's graph passes, 1 to 3 batches' worth on ResNet-50 and
+ * MobileNetV3 (bench/README.md), and gains 20-45 % a batch; so it is done
+ * once AUTO_BATCHES batches have run and their passes took AUTO_MS, and
+ * only while more inputs are listed.  A run that ends sooner never pays
+ * for it; one that ends just after pays at most about what it had spent.
  */
-static int optimize_now(const struct run *r, int n)
+#define AUTO_BATCHES 3
+#define AUTO_MS 2000.0
+static int optimize_now(struct run *r)
 {
+	struct pipeline_stats ps;
 	if (!strcmp(r->o->optimize, "on"))
 		return 1;
-	return 0;
+	if (r->batches + 1 < AUTO_BATCHES || r->st.forward_ms < AUTO_MS)
+		return 0;
+	pipeline_stats(r->pipe, &ps);
+	return !ps.list_done || ps.listed - ps.skipped > r->taken;
 }
 
 /* Runs n rows (of row bytes each) in chunks of at most `size`, or of the batch size current at each chunk. */
@@ -241,7 +254,7 @@ static int infer(struct run *r, const void *host, int src, int64_t *shape, int n
 	out = model_forward(&r->m, host, src, shape, ndim, &oom, err, sizeof err);
 	t1 = now_ms();
 	r->st.forward_ms += t1 - t0;
-	if (out && r->optimize && optimize_now(r, n)) {
+	if (out && r->optimize && optimize_now(r)) {
 		r->optimize = 0;
 		model_optimize(&r->m, host, src, shape, ndim, out, !strcmp(r->o->optimize, "on"));
 		t1 = now_ms();
@@ -693,6 +706,7 @@ int run_main(const struct opts *o, double t_start)
 		int rc;
 		if (!b)
 			break;
+		r.taken += (size_t)b->count;
 		rc = run_batch(&r, b); /* writes every record of the batch */
 		if (r.batches == 1 && r.m.mod)
 			memtrace_phase("steady");
