@@ -182,9 +182,10 @@ struct autocast_guard {
 
 extern "C" {
 
-// What this shim was compiled against, found by engine_built_against() in
-// the file's bytes without loading it (tinfer --version, info).
-__attribute__((used, visibility("default"))) extern const char tch_built_against[] =
+// What this shim was compiled against, in a section of its own that
+// engine_built_against() finds from the ELF headers without loading the
+// shim (tinfer --version, info).
+__attribute__((used, section(TCH_BUILT_SECTION))) extern const char tch_built_against[] =
 	TCH_BUILT_MARKER TORCH_VERSION;
 
 int tch_abi_version(void) { return TCH_ABI_VERSION; }

@@ -24,8 +24,10 @@
 extern "C" {
 #endif
 
-/* Followed in the shim's file by the version of the libtorch headers it was
- * compiled against: engine_built_against() reads it without loading libtorch. */
+/* The shim's ELF section TCH_BUILT_SECTION holds TCH_BUILT_MARKER and the
+ * version of the libtorch headers it was compiled against, NUL-terminated:
+ * engine_built_against() reads it without loading libtorch. */
+#define TCH_BUILT_SECTION ".tinfer_built"
 #define TCH_BUILT_MARKER "tinfer-tch built against libtorch "
 
 /* Bumped whenever an entry point changes; engine/shim.c refuses a mismatched shim. */

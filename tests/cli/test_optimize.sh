@@ -148,3 +148,13 @@ grep_in bad-value-says "$TMP/err" "--optimize: 'yes' is not one of: auto on off"
 expect bench-no 2 "$T" bench -m digits --optimize on
 printf 'not a model\n' >"$TMP/notes.pt"
 expect not-torchscript 3 "$T" run -m "$TMP/notes.pt" --task raw --optimize on "$TMP/t/x0.npy"
+
+# What ran: --version and info name the libtorch the shim was built against
+# without loading it; a run's report the one loaded, and its BLAS.
+expect version 0 "$T" --version
+grep_in version-built-against "$TMP/out" '^libtorch [0-9]+\.[0-9]+\.[0-9]+.* \(built against'
+built=$(sed -n 's/^libtorch \([0-9.]*\).*/\1/p' "$TMP/out")
+expect info-json 0 "$T" info -m digits --json
+records info-built-against "$TMP/out" "R[0]['libtorch_built_against'] == '$built'"
+records report-loaded "$TMP/on.json" \
+	"R[0]['libtorch'].split('.')[:2] == '$built'.split('.')[:2] and isinstance(R[0]['blas'], str) and R[0]['blas']"
