@@ -69,6 +69,7 @@ struct run {
 	int interrupted;            /* SIGINT, SIGTERM, SIGPIPE */
 	int batches;                /* batches run */
 	size_t taken;               /* inputs of the batches taken from the pipeline so far */
+	uint64_t weight_bytes;      /* the model's, from its archive's directory */
 	int optimize;               /* --optimize still to be decided: 1 (auto or on), else 0 */
 	struct item **group;        /* (batch) the items of one forward pass */
 	struct task_item *ti;       /* (batch) the same, as the task sees them */
@@ -196,22 +197,31 @@ static int infer(struct run *r, const void *host, int src, int64_t *shape, int n
 /*
  * --optimize: whether to optimise the module now, after a forward pass.
  * on: at the first pass.  auto: once the run has shown it is long, as in
- * the ski-rental problem: optimising costs a pass of the candidate and
- * libtorch's graph passes, 1 to 3 batches' worth on ResNet-50 and
- * MobileNetV3 (bench/README.md), and gains 20-45 % a batch; so it is done
- * once AUTO_BATCHES batches have run and their passes took AUTO_MS, and
- * only while more inputs are listed.  A run that ends sooner never pays
- * for it; one that ends just after pays at most about what it had spent.
+ * the ski-rental problem: optimising costs libtorch's graph passes and a
+ * pass of the candidate, 1 to 3 batches' worth on ResNet-50 and
+ * MobileNetV3 (bench/README.md), and gains 20-45 % a batch on CNNs; so it
+ * is done after the AUTO_BATCHES-th batch, while more inputs are listed,
+ * for models of AUTO_MIN_WEIGHTS or more (a smaller one is fast, and the
+ * graph passes are most of the cost: the digits model's 0.13 MB take
+ * 0.1-0.4 s against 1 ms a batch).  Counts, not times: a run's records do
+ * not depend on how busy the machine was.
  */
 #define AUTO_BATCHES 3
-#define AUTO_MS 2000.0
+#define AUTO_MIN_WEIGHTS ((uint64_t)8 << 20)
 static int optimize_now(struct run *r)
 {
 	struct pipeline_stats ps;
 	if (!strcmp(r->o->optimize, "on"))
 		return 1;
-	if (r->batches + 1 < AUTO_BATCHES || r->st.forward_ms < AUTO_MS)
+	if (r->batches + 1 < AUTO_BATCHES)
 		return 0;
+	if (r->weight_bytes < AUTO_MIN_WEIGHTS) {
+		r->optimize = 0;
+		msg_fmt(r->st.optimize_why, sizeof r->st.optimize_why,
+		        "auto: a small model (%.1f MiB of weights, under %d): not worth it", r->weight_bytes / 1048576.0,
+		        (int)(AUTO_MIN_WEIGHTS >> 20));
+		return 0;
+	}
 	pipeline_stats(r->pipe, &ps);
 	return !ps.list_done || ps.listed - ps.skipped > r->taken;
 }
@@ -592,6 +602,7 @@ static int setup(struct run *r, char *err, size_t errlen)
 		msg_fmt(err, errlen, "model '%s': '%s': %s", r->spec.name, r->spec.file, why);
 		return EXIT_MODEL;
 	}
+	r->weight_bytes = pi.weight_bytes;
 	r->batch_size = o->batch_size ? o->batch_size : r->spec.batch_size ? r->spec.batch_size : 1;
 	if (r->task.def->run_one)
 		r->batch_size = 1; /* one input at a time, whatever the manifest's batch */

@@ -158,3 +158,8 @@ expect info-json 0 "$T" info -m digits --json
 records info-built-against "$TMP/out" "R[0]['libtorch_built_against'] == '$built'"
 records report-loaded "$TMP/on.json" \
 	"R[0]['libtorch'].split('.')[:2] == '$built'.split('.')[:2] and isinstance(R[0]['blas'], str) and R[0]['blas']"
+
+# auto on a small model and a long enough run: not worth it, said so
+expect auto-small 0 "$T" run -m digits -b 2 --report "$TMP/small.json" "$DIGITS"
+records auto-small-report "$TMP/small.json" \
+	'R[0]["optimized"] is False and R[0]["optimize"]["why"].startswith("auto: a small model") and R[0]["time_ms"]["optimize"] == 0'
