@@ -489,6 +489,31 @@ struct executor_optimize_on {
 	~executor_optimize_on() { torch::jit::setGraphExecutorOptimize(was); }
 };
 
+// Convolution nodes in block b and the blocks nested in it (if, loop).
+static int convolutions(const torch::jit::Block *b)
+{
+	int n = 0;
+	for (const torch::jit::Node *node : b->nodes()) {
+		const char *k = node->kind().toQualString();
+		if (!strncmp(k, "aten::conv", 10) || !strcmp(k, "aten::_convolution"))
+			n++;
+		for (const torch::jit::Block *sub : node->blocks())
+			n += convolutions(sub);
+	}
+	return n;
+}
+
+int tch_module_convolutions(tch_module *m)
+{
+	TRY(-1, {
+		int n = 0;
+		for (const torch::jit::Module &sub : m->m.modules())
+			for (const torch::jit::Method &meth : sub.get_methods())
+				n += convolutions(meth.graph()->block());
+		return n;
+	})
+}
+
 tch_module *tch_module_optimized(tch_module *m, int level)
 {
 	TRY(nullptr, {

@@ -115,6 +115,12 @@ struct tch_vram {
 	 */                                                                                     \
 	X(tch_module *, tch_module_optimized, (tch_module * m, int level))                      \
 	/*                                                                                      \
+	 * Convolutions in m's methods and its submodules' (graph nodes aten::conv*,            \
+	 * aten::_convolution), counted without changing m: what freezing and                  \
+	 * optimize_for_inference speed up on the CPU.  -1 on error.                            \
+	 */                                                                                     \
+	X(int, tch_module_convolutions, (tch_module * m))                                       \
+	/*                                                                                      \
 	 * Calls method (e.g. "forward") with nargs arguments under inference mode,             \
 	 * with autocast (CUDA fp16, CPU bf16) when autocast != 0.  The arguments               \
 	 * are borrowed.  Returns a new value, or NULL.                                         \

@@ -49,6 +49,20 @@ class Routed(torch.nn.Module):
         layer: Layer = self.layers[int(x.shape[0] > 100)]
         return layer.forward(x)
 
+class Big(torch.nn.Module):
+    """8 MiB of weights: [B, 64, 4, 4] -> (a 1x1 convolution when conv) -> [B, 2048]."""
+    def __init__(self, conv: bool):
+        super().__init__()
+        self.conv = torch.nn.Conv2d(64, 64, 1) if conv else torch.nn.Identity()
+        self.fc = torch.nn.Linear(1024, 2048)
+    def forward(self, x):
+        return self.fc(torch.relu(self.conv(x)).flatten(1))
+
+torch.jit.script(Big(True).eval()).save(os.path.join(out, "bigconv.pt"))
+torch.jit.script(Big(False).eval()).save(os.path.join(out, "bigmlp.pt"))
+os.mkdir(os.path.join(out, "u"))
+for i in range(8):
+    np.save(os.path.join(out, "u", "x%d.npy" % i), np.random.RandomState(i).randn(64, 4, 4).astype(np.float32))
 torch.jit.script(SE().eval()).save(os.path.join(out, "se.pt"))
 torch.jit.script(Routed().eval()).save(os.path.join(out, "routed.pt"))
 os.mkdir(os.path.join(out, "t"))
@@ -163,3 +177,19 @@ records report-loaded "$TMP/on.json" \
 expect auto-small 0 "$T" run -m digits -b 2 --report "$TMP/small.json" "$DIGITS"
 records auto-small-report "$TMP/small.json" \
 	'R[0]["optimized"] is False and R[0]["optimize"]["why"].startswith("auto: a small model") and R[0]["time_ms"]["optimize"] == 0'
+
+# auto on models of 8 MiB: optimised after the third batch of four when it
+# has convolutions; not at all without (a transformer gains nothing)
+expect auto-conv 0 "$T" run -m "$TMP/bigconv.pt" -b 2 --report "$TMP/bigconv.json" "$TMP/u"
+mv "$TMP/out" "$TMP/bigconv.auto"
+records auto-conv-report "$TMP/bigconv.json" \
+	'R[0]["optimized"] is True and R[0]["optimize"]["mode"] == "auto" and R[0]["time_ms"]["optimize"] > 0'
+expect auto-conv-off 0 "$T" run -m "$TMP/bigconv.pt" -b 2 --optimize off "$TMP/u"
+same_records auto-conv-same-records "$TMP/out" "$TMP/bigconv.auto"
+expect auto-mlp 0 "$T" run -m "$TMP/bigmlp.pt" -b 2 --report "$TMP/bigmlp.json" "$TMP/u"
+records auto-mlp-report "$TMP/bigmlp.json" \
+	'R[0]["optimized"] is False and "no convolutions" in R[0]["optimize"]["why"] and R[0]["time_ms"]["optimize"] == 0'
+# the last batch is no time to start: three batches, nothing listed after
+expect auto-last 0 "$T" run -m "$TMP/bigconv.pt" -b 2 --report "$TMP/last.json" "$TMP/u/x0.npy" "$TMP/u/x1.npy" \
+	"$TMP/u/x2.npy" "$TMP/u/x3.npy" "$TMP/u/x4.npy" "$TMP/u/x5.npy"
+records auto-last-report "$TMP/last.json" 'R[0]["optimized"] is False and "short" in R[0]["optimize"]["why"]'
