@@ -336,7 +336,7 @@ def render(a, info, stats, inputs, res, agree, dt_ok, decode, n_photos, checks, 
         """Time once loaded, s: tinfer total - load (startup, which holds the first batch's decoding
         with lazy loading, stays in); Python total - startup - load."""
         m, r = c
-        if r.startswith("tinfer") or m == "decode_only":
+        if m == "decode_only" or r.startswith("tinfer"):
             return med([x[2]["time_ms"]["total"] - x[2]["time_ms"]["load"] for x in res[c]]) / 1e3
         return med([x[2]["time_ms"]["total"] - x[2]["time_ms"]["startup"] - x[2]["time_ms"]["load"]
                     for x in res[c]]) / 1e3
