@@ -113,7 +113,8 @@ int report_write(const struct run_stats *st, const struct model_spec *spec, cons
 		static const char *const level[] = {"none", "frozen", "frozen+optimize_for_inference"};
 		json_object_set_new(o, "optimized", json_boolean(st->optimized > 0));
 		json_object_set_new(o, "optimize", json_pack("{s:s, s:s, s:s}", "mode", st->optimize_mode, "ran",
-		                                             level[st->optimized], "why", st->optimize_why));
+		                                             level[st->optimized], "why",
+		                                             st->optimize_why[0] ? st->optimize_why : "the model never ran"));
 	}
 	json_object_set_new(o, "items_per_s", json_real(total_s > 0 ? num_round((double)st->ok / total_s, 2) : 0.0));
 	json_object_set_new(json_object_get(o, "ram_bytes"), "peak", bytes_or_null(peak));
