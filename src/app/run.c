@@ -203,7 +203,7 @@ static int infer(struct run *r, const void *host, int src, int64_t *shape, int n
  * is done after the AUTO_BATCHES-th batch, while more inputs are listed,
  * for models of AUTO_MIN_WEIGHTS or more (a smaller one is fast, and the
  * graph passes are most of the cost: the digits model's 0.13 MB take
- * 0.1-0.4 s against 1 ms a batch) that have convolutions (a transformer
+ * 0.17-0.42 s against ~1 ms a batch) that have convolutions (a transformer
  * gains nothing: ViT-B/16 measured the same speed, for 20 s of graph
  * passes and 360 MiB more at the peak).  Counts, not times: a run's
  * records do not depend on how busy the machine was.
