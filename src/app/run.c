@@ -199,7 +199,7 @@ static int infer(struct run *r, const void *host, int src, int64_t *shape, int n
  * on: at the first pass.  auto: once the run has shown it is long, as in
  * the ski-rental problem: optimising costs libtorch's graph passes and a
  * pass of the candidate, 1 to 3 batches' worth on ResNet-50 and
- * MobileNetV3 (bench/README.md), and gains 20-45 % a batch on CNNs; so it
+ * MobileNetV3 (README.md, Figures), and gains 20-45 % a batch on CNNs; so it
  * is done after the AUTO_BATCHES-th batch, while more inputs are listed,
  * for models of AUTO_MIN_WEIGHTS or more (a smaller one is fast, and the
  * graph passes are most of the cost: the digits model's 0.13 MB take
