@@ -196,11 +196,16 @@ def main():
     ap.add_argument("--no-decode", action="store_true", help="skip the decode-only runs")
     ap.add_argument("--model-dir", help="generate the models there and reuse them on the next run "
                     "(default: a new temporary folder each run)")
+    ap.add_argument("--optimize", default="on", help="tinfer is also run with --optimize each of these "
+                    "(comma-separated auto, on, off; '' for none; default on)")
     ap.add_argument("--out", help="also write the Markdown report to this file")
     ap.add_argument("--keep", action="store_true", help="keep the temporary folder (printed)")
     ap.add_argument("--tinfer", default=B.TINFER, help="the tinfer program to measure (default build/tinfer)")
     a = ap.parse_args()
     a.models = [m for m in a.models.split(",") if m]
+    a.optimize = [o for o in a.optimize.split(",") if o]
+    if any(o not in ("auto", "on", "off") for o in a.optimize):
+        ap.error("--optimize: choose among auto, on, off")
     bad = [m for m in a.models if m not in MODELS]
     if bad or not a.models:
         ap.error("--models: choose among %s" % ", ".join(MODELS))
@@ -233,17 +238,23 @@ def bench(a, tmp):
 
     broken = {m: False for m in a.models}  # optimize_for_inference changes this model's logits
 
+    TOPT = ["tinfer:" + o for o in a.optimize]  # tinfer --optimize O, besides its default
+
     def runners(m):
-        return RUNNERS + (["tuned_ofi"] if broken[m] else [])
+        return RUNNERS[:1] + TOPT + RUNNERS[1:] + (["tuned_ofi"] if broken[m] else [])
 
     def WAY(m, r):
-        """The forward-alone way that runs the module as runner r does."""
-        return {"tuned": "frozen" if broken[m] else "tuned", "tuned_ofi": "tuned"}.get(r, r)
+        """The forward-alone way that runs the module as runner r does (tinfer --optimize on: the
+        tuned way, frozen and optimised, or frozen only where optimize_for_inference is broken)."""
+        return {"tuned": "frozen" if broken[m] else "tuned", "tuned_ofi": "tuned",
+                "tinfer:on": "frozen" if broken[m] else "tuned", "tinfer:off": "tinfer",
+                "tinfer:auto": "tinfer"}.get(r, r)
 
     def argv(model, runner):
-        if runner == "tinfer":
+        if runner.startswith("tinfer"):
+            opt = ["--optimize", runner[7:]] if runner != "tinfer" else []
             return [B.TINFER, "run", "-m", model, "--models", manifest, "-b", Bs, "-j", J, "-q",
-                    "--report", rep("%s.tinfer" % model)] + inputs[model]
+                    "--report", rep("%s.%s" % (model, runner))] + opt + inputs[model]
         extra = {"plain": [], "tuned": ["--tuned"] + (["--no-optimize"] if broken[model] else []),
                  "tuned_ofi": ["--tuned"],
                  "fwd": ["--forward-alone", "--ways", ",".join(WAY(model, r) for r in ["plain", "tinfer", "tuned"]
@@ -276,7 +287,7 @@ def bench(a, tmp):
         if r == "fwd":
             with open(out or os.path.join(tmp, "out.jsonl")) as f:
                 rp = json.loads(f.read())
-        elif m == "decode_only" or r == "tinfer":
+        elif m == "decode_only" or r.startswith("tinfer"):
             rp = B.load_json(rep("%s.%s" % (m, r)))
         else:
             rp = last_json_line(err("%s.%s" % (m, r)))
@@ -325,7 +336,7 @@ def render(a, info, stats, inputs, res, agree, dt_ok, decode, n_photos, checks, 
         """Time once loaded, s: tinfer total - load (startup, which holds the first batch's decoding
         with lazy loading, stays in); Python total - startup - load."""
         m, r = c
-        if r == "tinfer" or m == "decode_only":
+        if m == "decode_only" or r.startswith("tinfer"):
             return med([x[2]["time_ms"]["total"] - x[2]["time_ms"]["load"] for x in res[c]]) / 1e3
         return med([x[2]["time_ms"]["total"] - x[2]["time_ms"]["startup"] - x[2]["time_ms"]["load"]
                     for x in res[c]]) / 1e3
@@ -360,6 +371,10 @@ def render(a, info, stats, inputs, res, agree, dt_ok, decode, n_photos, checks, 
       "(`build/bench/measure`). Shared, noisy machine: read the ratios\n" % (a.batch, a.threads, a.rounds))
 
     def rlabel(m, r):
+        if r.startswith("tinfer"):
+            x = [rp[2].get("optimize", {}).get("ran", "?") for rp in res[(m, r)]]
+            return "tinfer %s (ran: %s)" % ("--optimize " + r[7:] if r != "tinfer" else "default",
+                                            ", ".join(sorted(set(x))))
         return {"tinfer": "tinfer", "plain": "plain Python",
                 "tuned": "tuned Python, freeze only⁴" if broken[m] else "tuned Python",
                 "tuned_ofi": "tuned Python with optimize_for_inference: wrong logits⁴"}[r]

@@ -95,6 +95,8 @@ _tinfer()
 		;;
 	--decode-threads)
 		;;
+	--optimize)
+		COMPREPLY=($(compgen -W "auto on off" -- "$cur")) ;;
 	--warmup)
 		;;
 	--iters)
@@ -126,7 +128,7 @@ _tinfer()
 		case $cmd in
 		run)
 			if [[ $cur == -* ]]; then
-				COMPREPLY=($(compgen -W "-m --model --models --task -d --device --dtype --half --autocast --max-vram --empty-cache --memory-format -b --batch-size -j --threads -o --output --report -T --files-from -r --recursive -0 --null --resume --shard --progress -q --quiet --top-k --conf --iou --max-det --classes --draw --points --prompts --prompt-batch --seed --min-score --max-pixels --fast-decode --save-dir --image-stream --every --crop-from --crop-pad --decode-threads --memory-trace --plot -h --help -V --version " -- "$cur"))
+				COMPREPLY=($(compgen -W "-m --model --models --task -d --device --dtype --half --autocast --max-vram --empty-cache --memory-format -b --batch-size -j --threads -o --output --report -T --files-from -r --recursive -0 --null --resume --shard --progress -q --quiet --top-k --conf --iou --max-det --classes --draw --points --prompts --prompt-batch --seed --min-score --max-pixels --fast-decode --save-dir --image-stream --every --crop-from --crop-pad --decode-threads --optimize --memory-trace --plot -h --help -V --version " -- "$cur"))
 			else
 				compopt -o filenames 2>/dev/null
 				COMPREPLY=($(compgen -f -- "$cur"))

@@ -64,6 +64,7 @@ complete -c tinfer -n '__fish_seen_subcommand_from run' -l every -x -d 'with --i
 complete -c tinfer -n '__fish_seen_subcommand_from run' -l crop-from -r -F -d 'inputs are the boxes of detect records in FILE (- = stdin), cut from their images'
 complete -c tinfer -n '__fish_seen_subcommand_from run' -l crop-pad -x -d 'with --crop-from: widen each box by X of its size on every side (default 0)'
 complete -c tinfer -n '__fish_seen_subcommand_from run' -l decode-threads -x -d 'threads that read and decode inputs ahead of the model (default 1)'
+complete -c tinfer -n '__fish_seen_subcommand_from run' -l optimize -x -a 'auto on off' -d 'freeze and optimise the module for inference, checked against it on a batch: auto (when the run is long enough to repay it), on, off'
 complete -c tinfer -n '__fish_seen_subcommand_from info models' -l json -d 'machine-readable output'
 complete -c tinfer -n '__fish_seen_subcommand_from bench' -l warmup -x -d 'bench: untimed iterations first (default 3)'
 complete -c tinfer -n '__fish_seen_subcommand_from bench' -l iters -x -d 'bench: timed iterations (default 20)'

@@ -31,7 +31,7 @@ int main(int argc, char **argv)
 		heap_use_huge_pages(argv);
 	switch (o.cmd) {
 	case CMD_HELP: opts_help(); status = EXIT_OK; break;
-	case CMD_VERSION: printf("tinfer %s\n", TINFER_VERSION); status = EXIT_OK; break;
+	case CMD_VERSION: status = version_main(); break;
 	case CMD_BENCH: status = bench_main(&o, t_start); break;
 	case CMD_INFO: status = info_main(&o); break;
 	case CMD_MODELS: status = models_main(&o); break;

@@ -3,6 +3,7 @@
 #include "formats/manifest.h"
 #include "sys/msg.h"
 #include "app/output.h"
+#include "engine/shim.h"
 #include "formats/ptar.h"
 #include "tasks/task.h"
 
@@ -34,7 +35,7 @@ int info_main(const struct opts *o)
 {
 	struct model_spec spec;
 	struct ptar_info pi;
-	char err[ERRLEN], a[32], b[32], c[32];
+	char err[ERRLEN], a[32], b[32], c[32], built[64];
 	uint64_t fp32, fp16;
 	json_t *j, *extra;
 	int rc;
@@ -77,6 +78,8 @@ int info_main(const struct opts *o)
 		json_array_append_new(extra, json_string(pi.extra[i]));
 	json_object_set_new(j, "extra_files", extra);
 	json_object_set_new(j, "memory_bytes", json_pack("{s:I, s:I}", "fp32", (json_int_t)fp32, "fp16", (json_int_t)fp16));
+	json_object_set_new(j, "libtorch_built_against",
+	                    engine_built_against(built, sizeof built) == 0 ? json_string(built) : json_null());
 	if (o->json) {
 		model_spec_free(&spec);
 		return print_json(j);
@@ -101,6 +104,11 @@ int info_main(const struct opts *o)
 	for (int i = 0; i < pi.n_extra && i < 16; i++)
 		printf("%s%s", i ? ", " : "", pi.extra[i]);
 	printf("%s\n", pi.n_extra ? "" : "none");
+	printf("libtorch: %s%s (not loaded: a run's --report gives the one loaded and its BLAS)\n",
+	       json_is_string(json_object_get(j, "libtorch_built_against")) ? "built against " : "",
+	       json_is_string(json_object_get(j, "libtorch_built_against"))
+	           ? json_string_value(json_object_get(j, "libtorch_built_against"))
+	           : "unknown (the shim is missing or older than this tinfer)");
 	json_decref(j);
 	model_spec_free(&spec);
 	rc = fflush(stdout) == 0 ? EXIT_OK : EXIT_SOME_FAILED;
@@ -147,4 +155,15 @@ int models_main(const struct opts *o)
 	json_decref(list);
 	free(path);
 	return fflush(stdout) == 0 ? EXIT_OK : EXIT_SOME_FAILED;
+}
+
+int version_main(void)
+{
+	char built[64];
+	printf("tinfer %s\n", TINFER_VERSION);
+	if (engine_built_against(built, sizeof built) == 0)
+		printf("libtorch %s (built against; a run's --report gives the one loaded and its BLAS)\n", built);
+	else
+		printf("libtorch: unknown (the shim is missing or older than this tinfer)\n");
+	return EXIT_OK;
 }

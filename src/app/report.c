@@ -28,6 +28,11 @@ void report_take_model(struct run_stats *st, const struct model *m, int has_imag
 	st->dtype = m->dtype;
 	st->autocast = m->autocast;
 	st->libtorch = m->T->tch_version();
+	st->blas = m->T->tch_blas();
+	st->optimized = m->optimized;
+	st->optimize_ms = m->optimize_ms;
+	if (m->optimize_why[0])
+		snprintf(st->optimize_why, sizeof st->optimize_why, "%s", m->optimize_why);
 	st->t_load0 = m->t_load0;
 	st->t_load1 = m->t_load1;
 	st->ram_after_load = m->ram_after_load;
@@ -48,6 +53,7 @@ json_t *report_config(const struct run_stats *st, const struct model_spec *spec)
 	json_object_set_new(o, "tool", json_string("tinfer"));
 	json_object_set_new(o, "version", json_string(TINFER_VERSION));
 	json_object_set_new(o, "libtorch", st->libtorch ? json_string(st->libtorch) : json_null());
+	json_object_set_new(o, "blas", st->blas ? json_string(st->blas) : json_null());
 	json_object_set_new(o, "model", spec->name ? json_string(spec->name) : json_null());
 	json_object_set_new(o, "file", spec->file ? json_string(spec->file) : json_null());
 	json_object_set_new(o, "task", st->task ? json_string(st->task) : json_null());
@@ -109,6 +115,14 @@ int report_write(const struct run_stats *st, const struct model_spec *spec, cons
 	json_object_set_new(t, "forward", json_real(num_round(st->forward_ms, 1)));
 	json_object_set_new(t, "post", json_real(num_round(st->post_ms, 1)));
 	json_object_set_new(t, "wait", json_real(num_round(st->wait_ms, 1)));
+	json_object_set_new(t, "optimize", json_real(num_round(st->optimize_ms, 1)));
+	if (st->optimize_mode) {
+		static const char *const level[] = {"none", "frozen", "frozen+optimize_for_inference"};
+		json_object_set_new(o, "optimized", json_boolean(st->optimized > 0));
+		json_object_set_new(o, "optimize", json_pack("{s:s, s:s, s:s}", "mode", st->optimize_mode, "ran",
+		                                             level[st->optimized], "why",
+		                                             st->optimize_why[0] ? st->optimize_why : "the model never ran"));
+	}
 	json_object_set_new(o, "items_per_s", json_real(total_s > 0 ? num_round((double)st->ok / total_s, 2) : 0.0));
 	json_object_set_new(json_object_get(o, "ram_bytes"), "peak", bytes_or_null(peak));
 	json_object_set_new(json_object_get(o, "vram_bytes"), "peak_allocated", bytes_or_null(st->vram_peak_allocated));

@@ -28,6 +28,11 @@ struct run_stats {
 	const char *memory_format;  /* what the image batches ran in: "channels-last" or "contiguous" */
 	char fallback[160];         /* "" when what ran is what was asked */
 	const char *libtorch;       /* NULL when libtorch was never loaded */
+	const char *blas;           /* the BLAS libtorch runs on; NULL when libtorch was never loaded */
+	const char *optimize_mode;  /* --optimize: "auto", "on", "off"; NULL: not reported (bench) */
+	int optimized;              /* 0 as loaded, 1 frozen, 2 frozen + optimize_for_inference */
+	char optimize_why[200];     /* what --optimize did, or why not */
+	double optimize_ms;         /* making and checking the optimised modules */
 	/* milliseconds on the monotonic clock; 0 = did not happen */
 	double t_start, t_load0, t_load1, t_first_result, t_end;
 	double forward_ms;          /* time spent in forward passes (segment: in the model calls and merge) */

@@ -68,6 +68,9 @@ struct run {
 	char fatal_msg[ERRLEN];
 	int interrupted;            /* SIGINT, SIGTERM, SIGPIPE */
 	int batches;                /* batches run */
+	size_t taken;               /* inputs of the batches taken from the pipeline so far */
+	uint64_t weight_bytes;      /* the model's, from its archive's directory */
+	int optimize;               /* --optimize still to be decided: 1 (auto or on), else 0 */
 	struct item **group;        /* (batch) the items of one forward pass */
 	struct task_item *ti;       /* (batch) the same, as the task sees them */
 	struct progress prog;
@@ -177,6 +180,46 @@ static int ensure_model(struct run *r)
 
 static int infer(struct run *r, const void *host, int src, int64_t *shape, int ndim, struct item **items, int n);
 
+/*
+ * --optimize: whether to optimise the module now, after a forward pass.
+ * on: at the first pass.  auto: once the run has shown it is long, as in
+ * the ski-rental problem: optimising costs libtorch's graph passes and a
+ * pass of the candidate, 1 to 3 batches' worth on ResNet-50 and
+ * MobileNetV3 (README.md, Figures), and gains 20-45 % a batch on CNNs; so it
+ * is done after the AUTO_BATCHES-th batch, while more inputs are listed,
+ * for models of AUTO_MIN_WEIGHTS or more (a smaller one is fast, and the
+ * graph passes are most of the cost: the digits model's 0.13 MB take
+ * 0.17-0.42 s against ~1 ms a batch) that have convolutions (a transformer
+ * gains nothing: ViT-B/16 measured the same speed, for 20 s of graph
+ * passes and 360 MiB more at the peak).  Counts, not times: a run's
+ * records do not depend on how busy the machine was.
+ */
+#define AUTO_BATCHES 3
+#define AUTO_MIN_WEIGHTS ((uint64_t)8 << 20)
+static int optimize_now(struct run *r)
+{
+	struct pipeline_stats ps;
+	if (!strcmp(r->o->optimize, "on"))
+		return 1;
+	if (r->batches + 1 < AUTO_BATCHES)
+		return 0;
+	if (r->weight_bytes < AUTO_MIN_WEIGHTS) {
+		r->optimize = 0;
+		msg_fmt(r->st.optimize_why, sizeof r->st.optimize_why,
+		        "auto: a small model (%.1f MiB of weights, under %d): not worth it", r->weight_bytes / 1048576.0,
+		        (int)(AUTO_MIN_WEIGHTS >> 20));
+		return 0;
+	}
+	if (r->m.T->tch_module_convolutions(r->m.mod) < 1) {
+		r->optimize = 0;
+		msg_fmt(r->st.optimize_why, sizeof r->st.optimize_why,
+		        "auto: no convolutions, where freezing and optimize_for_inference gain (ViT-B/16: none)");
+		return 0;
+	}
+	pipeline_stats(r->pipe, &ps);
+	return !ps.list_done || ps.listed - ps.skipped > r->taken;
+}
+
 /* Runs n rows (of row bytes each) in chunks of at most `size`, or of the batch size current at each chunk. */
 static int infer_chunks(struct run *r, const void *host, int src, int64_t *shape, int ndim, struct item **items,
                         int n, size_t row, long size)
@@ -215,6 +258,11 @@ static int infer(struct run *r, const void *host, int src, int64_t *shape, int n
 	out = model_forward(&r->m, host, src, shape, ndim, &oom, err, sizeof err);
 	t1 = now_ms();
 	r->st.forward_ms += t1 - t0;
+	if (out && r->optimize && optimize_now(r)) {
+		r->optimize = 0;
+		model_optimize(&r->m, host, src, shape, ndim, out, !strcmp(r->o->optimize, "on"));
+		t1 = now_ms();
+	}
 	if (out) {
 		struct task_item *ti = r->ti;
 		int rc;
@@ -575,10 +623,18 @@ static int setup(struct run *r, char *err, size_t errlen)
 		msg_fmt(err, errlen, "model '%s': '%s': %s", r->spec.name, r->spec.file, why);
 		return EXIT_MODEL;
 	}
+	r->weight_bytes = pi.weight_bytes;
 	r->batch_size = o->batch_size ? o->batch_size : r->spec.batch_size ? r->spec.batch_size : 1;
 	if (r->task.def->run_one)
 		r->batch_size = 1; /* one input at a time, whatever the manifest's batch */
 	r->batch = r->batch_size;
+	if (r->task.def->run_one)
+		msg_fmt(r->st.optimize_why, sizeof r->st.optimize_why,
+		        "not applicable: task %s calls the model's methods itself", r->task.def->name);
+	else if (!strcmp(o->optimize, "off"))
+		msg_fmt(r->st.optimize_why, sizeof r->st.optimize_why, "off (--optimize off)");
+	else
+		r->optimize = 1;
 	if (r->inputs & TASK_IN_IMAGE) {
 		size_t per = (size_t)r->spec.pre.channels * (size_t)r->spec.pre.height * (size_t)r->spec.pre.width;
 		if (per * (size_t)r->batch > ((size_t)1 << 34) / sizeof(float)) {
@@ -656,6 +712,7 @@ int run_main(const struct opts *o, double t_start)
 	r.st.task = o->task;
 	r.st.autocast = r.st.autocast_requested = o->autocast;
 	r.st.fast_decode = o->fast_decode;
+	r.st.optimize_mode = o->optimize;
 	/* A reader that goes away (| head) is noticed as EPIPE on the next write. */
 	signal(SIGPIPE, SIG_IGN);
 	if ((status = setup(&r, err, sizeof err)) != 0) {
@@ -716,6 +773,7 @@ int run_main(const struct opts *o, double t_start)
 		int rc;
 		if (!b)
 			break;
+		r.taken += (size_t)b->count;
 		rc = run_batch(&r, b); /* writes every record of the batch */
 		if (o->empty_cache)
 			empty_cache(&r);
@@ -757,6 +815,9 @@ int run_main(const struct opts *o, double t_start)
 	                 : r.interrupted == SIGPIPE ? "SIGPIPE" : NULL;
 	r.st.t_end = now_ms();
 	report_take_model(&r.st, &r.m, (r.inputs & TASK_IN_IMAGE) != 0);
+	if (!r.st.optimize_why[0])
+		msg_fmt(r.st.optimize_why, sizeof r.st.optimize_why, "%s",
+		        !r.m.mod ? "the model never ran" : "auto: the run was too short to repay it");
 	r.st.batch_size = r.batch_size;
 	r.st.oom_retries += r.task.oom_retries;
 	if (report_write(&r.st, &r.spec, o->report, o->quiet || r.interrupted == SIGPIPE) < 0 && !r.fatal)

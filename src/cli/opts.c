@@ -13,7 +13,7 @@
 enum opt_id {
 	O_MODEL, O_MODELS, O_TASK, O_DEVICE, O_DTYPE, O_HALF, O_AUTOCAST, O_BATCH, O_THREADS,
 	O_OUTPUT, O_REPORT, O_FILES_FROM, O_RECURSIVE, O_NULL, O_QUIET, O_TOP_K,
-	O_MAX_PIXELS, O_FAST_DECODE, O_SAVE_DIR, O_IMAGE_STREAM, O_EVERY, O_CROP_FROM, O_CROP_PAD, O_DECODE_THREADS, O_JSON, O_RESUME, O_SHARD, O_PROGRESS, O_CONF, O_IOU, O_MAX_DET, O_CLASSES, O_DRAW, O_MEMORY_FORMAT, O_POINTS, O_PROMPTS, O_PROMPT_BATCH, O_SEED, O_MIN_SCORE, O_WARMUP, O_ITERS, O_REPEAT, O_INPUT, O_FORMAT, O_BASELINE, O_TOLERANCE,
+	O_MAX_PIXELS, O_FAST_DECODE, O_SAVE_DIR, O_IMAGE_STREAM, O_EVERY, O_CROP_FROM, O_CROP_PAD, O_DECODE_THREADS, O_OPTIMIZE, O_JSON, O_RESUME, O_SHARD, O_PROGRESS, O_CONF, O_IOU, O_MAX_DET, O_CLASSES, O_DRAW, O_MEMORY_FORMAT, O_POINTS, O_PROMPTS, O_PROMPT_BATCH, O_SEED, O_MIN_SCORE, O_WARMUP, O_ITERS, O_REPEAT, O_INPUT, O_FORMAT, O_BASELINE, O_TOLERANCE,
 	O_MEMORY_TOLERANCE, O_COMPARE_ANY, O_ALLOW_MISSING, O_RESULTS,
 	O_MEMORY_TRACE, O_PLOT, O_MAX_VRAM, O_EMPTY_CACHE, O_HELP, O_VERSION
 };
@@ -70,6 +70,7 @@ static const struct option_def table[] = {
 	{O_CROP_FROM, 0, "crop-from", "FILE", C_RUN, NULL, F, SCOPE_IMAGES, "inputs are the boxes of detect records in FILE (- = stdin), cut from their images"},
 	{O_CROP_PAD, 0, "crop-pad", "X", C_RUN, NULL, 0, SCOPE_IMAGES, "with --crop-from: widen each box by X of its size on every side (default 0)"},
 	{O_DECODE_THREADS, 0, "decode-threads", "N", C_RUN, NULL, 0, 0, "threads that read and decode inputs ahead of the model (default 1)"},
+	{O_OPTIMIZE, 0, "optimize", "WHEN", C_RUN, "auto on off", 0, 0, "freeze and optimise the module for inference, checked against it on a batch: auto (when the run is long enough to repay it), on, off"},
 	{O_JSON, 0, "json", NULL, C_INFO | C_MODELS, NULL, 0, 0, "machine-readable output"},
 	{O_WARMUP, 0, "warmup", "N", C_BENCH, NULL, 0, 0, "bench: untimed iterations first (default 3)"},
 	{O_ITERS, 0, "iters", "N", C_BENCH, NULL, 0, 0, "bench: timed iterations (default 20)"},
@@ -471,6 +472,7 @@ static int apply(struct opts *o, const struct option_def *d, const char *val)
 		break;
 	}
 	case O_PROGRESS: o->progress = val; break;
+	case O_OPTIMIZE: o->optimize = val; break;
 	case O_MEMORY_FORMAT: o->memory_format = val; break;
 	case O_CONF: return parse_double(d->longname, val, 0.0, 1.0, &o->conf);
 	case O_IOU: return parse_double(d->longname, val, 0.0, 1.0, &o->iou);
@@ -566,6 +568,7 @@ int opts_parse(int argc, char **argv, struct opts *o)
 	o->top_k = 5;
 	o->max_pixels = 100000000LL;
 	o->progress = "auto";
+	o->optimize = "auto";
 	o->memory_format = "auto";
 	o->conf = o->iou = -1.0;
 	o->min_score = 0.5;

@@ -94,6 +94,7 @@ struct opts {
 	int resume;                 /* skip inputs with an ok record in -o FILE */
 	long shard_i, shard_n;      /* --shard I/N; shard_n 0 = all */
 	const char *progress;       /* auto, always, never */
+	const char *optimize;       /* --optimize: auto, on, off */
 	const char *memory_format;  /* auto, channels-last, contiguous */
 	long long max_vram;         /* --max-vram in bytes; 0 = none (or a percentage) */
 	double max_vram_pct;        /* --max-vram N%; 0 = none */

@@ -185,6 +185,7 @@ int model_open(struct model *m, const char *file, const char *name, const struct
 			return EXIT_USAGE;
 		m->T->tch_cuda_reset_peaks(m->dev_index);
 	}
+	m->file = file;
 	if (!(m->mod = m->T->tch_module_load(file, m->device, m->dtype))) {
 		char why[ERRLEN];
 		msg_fmt(why, sizeof why, "%s", m->T->tch_last_error());
@@ -225,6 +226,24 @@ void model_close(struct model *m)
 	m->mod = NULL;
 }
 
+/*
+ * Replaces an optimised module by the file loaded again as it was, in
+ * dtype, saying why once: what the optimised module cannot do the module
+ * as loaded may.  0, or -1 (the optimised module stays).
+ */
+static int reload(struct model *m, int dtype, const char *why)
+{
+	tch_module *mod = m->T->tch_module_load(m->file, m->device, dtype);
+	if (!mod)
+		return -1;
+	m->T->tch_module_free(m->mod);
+	m->mod = mod;
+	m->optimized = 0;
+	msg_fmt(m->optimize_why, sizeof m->optimize_why, "the optimised module was dropped: %s", why);
+	msg_warn("--optimize: %s: running the module as loaded", m->optimize_why);
+	return 0;
+}
+
 int model_fall_back(struct model *m, const char *why)
 {
 	int next;
@@ -240,8 +259,13 @@ int model_fall_back(struct model *m, const char *why)
 	if (m->dtype == TCH_F32)
 		return 0;
 	next = m->dtype == TCH_F16 && m->dev_index < 0 ? TCH_BF16 : TCH_F32;
-	if (m->T->tch_module_to_dtype(m->mod, next) < 0)
+	/* a frozen module's weights are constants of its graph: to() leaves them */
+	if (m->optimized) {
+		if (reload(m, next, "it needs another precision") < 0)
+			return 0;
+	} else if (m->T->tch_module_to_dtype(m->mod, next) < 0) { /* from the file's weights, once */
 		return 0;
+	}
 	snprintf(m->fallback, sizeof m->fallback, "%s kernels missing on %s", model_dtype_name(m->dtype),
 	         m->dev_index < 0 ? "cpu" : m->device);
 	msg_warn("%s: running in %s (%s)", m->fallback, model_dtype_name(next), why);
@@ -249,25 +273,93 @@ int model_fall_back(struct model *m, const char *why)
 	return 1;
 }
 
+/* One forward pass of mod on host data in the model's precision and layout; NULL with tch_last_error(). */
+static tch_value *call(const struct model *m, tch_module *mod, const void *host, int src, const int64_t *shape,
+                       int ndim)
+{
+	const struct tch_api *T = m->T;
+	int floating = src == TCH_F16 || src == TCH_F32 || src == TCH_F64;
+	tch_value *in, *out = NULL;
+	in = T->tch_tensor_from(host, src, shape, ndim, floating ? model_float_type(m) : src, m->device,
+	                        ndim == 4 && m->channels_last);
+	if (in)
+		out = T->tch_module_call(mod, "forward", &in, 1, m->autocast);
+	T->tch_value_free(in);
+	return out;
+}
+
+double model_optimize_tolerance(const struct model *m)
+{
+	if (m->autocast || m->dtype == TCH_BF16)
+		return 5e-2;
+	return m->dtype == TCH_F16 ? 1e-2 : 1e-3;
+}
+
+int model_optimize(struct model *m, const void *host, int src, const int64_t *shape, int ndim, const tch_value *ref,
+                   int warn)
+{
+	const struct tch_api *T = m->T;
+	double t0 = now_ms(), tol = model_optimize_tolerance(m);
+	char refused[2][ERRLEN] = {"", ""};
+
+	for (int level = 2; level >= 1; level--) {
+		char *why = refused[level - 1];
+		const char *step = level == 2 ? "optimize_for_inference" : "freezing";
+		double diff, big;
+		tch_value *out = NULL;
+		tch_module *cand = T->tch_module_optimized(m->mod, level);
+		if (cand && (out = call(m, cand, host, src, shape, ndim)) &&
+		    T->tch_value_max_diff(ref, out, &diff, &big) == 0 && diff <= tol * (big > 1.0 ? big : 1.0)) {
+			T->tch_value_free(out);
+			T->tch_module_free(m->mod);
+			m->mod = cand;
+			m->optimized = level;
+			if (level == 2)
+				msg_fmt(m->optimize_why, sizeof m->optimize_why, "frozen and optimize_for_inference");
+			else
+				msg_fmt(m->optimize_why, sizeof m->optimize_why, "frozen only: %s", refused[1]);
+			break;
+		}
+		if (!cand)
+			msg_fmt(why, ERRLEN, "%s was refused (%s)", step, T->tch_last_error());
+		else if (!out)
+			msg_fmt(why, ERRLEN, "%s failed on the batch (%s)", step, T->tch_last_error());
+		else if (T->tch_value_max_diff(ref, out, &diff, &big) < 0)
+			msg_fmt(why, ERRLEN, "%s changed the output (%s)", step, T->tch_last_error());
+		else
+			msg_fmt(why, ERRLEN, "%s changed the output by %.3g (tolerance %.3g)", step, diff,
+			        tol * (big > 1.0 ? big : 1.0));
+		T->tch_value_free(out);
+		T->tch_module_free(cand);
+	}
+	if (!m->optimized)
+		msg_fmt(m->optimize_why, sizeof m->optimize_why, "not optimised: %s", refused[0]);
+	if (warn && m->optimized != 2)
+		msg_warn("--optimize: %s: running the module %s", refused[m->optimized],
+		         m->optimized ? "frozen only" : "as loaded");
+	m->optimize_ms = now_ms() - t0;
+	return m->optimized > 0;
+}
+
 tch_value *model_forward(struct model *m, const void *host, int src, const int64_t *shape, int ndim, int *oom,
                          char *err, size_t errlen)
 {
 	const struct tch_api *T = m->T;
-	int floating = src == TCH_F16 || src == TCH_F32 || src == TCH_F64;
 
 	*oom = 0;
 	for (;;) {
-		tch_value *in, *out = NULL;
-		in = T->tch_tensor_from(host, src, shape, ndim, floating ? model_float_type(m) : src, m->device,
-		                        ndim == 4 && m->channels_last);
-		if (in)
-			out = T->tch_module_call(m->mod, "forward", &in, 1, m->autocast);
-		T->tch_value_free(in);
+		tch_value *out = call(m, m->mod, host, src, shape, ndim);
 		if (out)
 			return out;
 		msg_fmt(err, errlen, "%s", T->tch_last_error());
 		if ((*oom = T->tch_error_is_oom(err)))
 			return NULL;
+		if (m->optimized) { /* checked on one batch only: the module as loaded decides */
+			char why[ERRLEN];
+			msg_fmt(why, sizeof why, "it failed on a later batch (%s)", err);
+			if (reload(m, m->dtype, why) == 0)
+				continue;
+		}
 		if (T->tch_error_is_dtype_missing(err) && model_fall_back(m, err))
 			continue;
 		if (ndim == 4 && m->channels_last && m->layout_auto) {

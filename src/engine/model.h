@@ -40,6 +40,10 @@ struct model {
 	int64_t vram_load_peak;     /* 0 on the CPU */
 	int64_t vram_limit;         /* the --max-vram cap in bytes; 0 = none */
 	int64_t weight_bytes;       /* parameters and buffers on the device, as loaded */
+	const char *file;           /* the TorchScript file, to load it again as it was */
+	int optimized;              /* what runs: 0 the module as loaded, 1 frozen, 2 frozen + optimize_for_inference */
+	char optimize_why[200];     /* what --optimize did, or why it did not ("" before it was decided) */
+	double optimize_ms;         /* making and checking the optimised modules */
 };
 
 /*
@@ -73,6 +77,24 @@ tch_value *model_forward(struct model *m, const void *host, int src, const int64
  * CUDA), warned once.  1 when something changed, 0 when nothing is left.
  */
 int model_fall_back(struct model *m, const char *why);
+
+/*
+ * --optimize: makes modules for inference from the one loaded, best first
+ * (frozen and optimize_for_inference, then frozen alone), runs each on the
+ * batch just run (host data, as given to model_forward) and keeps the first
+ * whose output is within model_optimize_tolerance() of ref, the loaded
+ * module's output on it; the loaded module is then freed.  A candidate
+ * that libtorch refuses, that fails or differs is dropped, said on stderr
+ * when warn.  Returns 1 when an optimised module runs from now on, 0 when
+ * the module as loaded still does; m->optimize_why says which and why.
+ */
+int model_optimize(struct model *m, const void *host, int src, const int64_t *shape, int ndim, const tch_value *ref,
+                   int warn);
+
+/* Largest difference allowed between the optimised module's output and the
+ * loaded one's, relative to max(1, largest |output|): 1e-3 in fp32, 1e-2 in
+ * fp16, 5e-2 in bf16 or under autocast. */
+double model_optimize_tolerance(const struct model *m);
 
 /* The element type float inputs are handed to the model as. */
 int model_float_type(const struct model *m);

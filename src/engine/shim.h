@@ -21,5 +21,12 @@ struct tch_api {
  */
 const struct tch_api *engine_get(char *err, size_t errlen);
 
+/*
+ * The version of the libtorch headers the shim that engine_get() would
+ * load was compiled against, read from its file without loading it (a
+ * millisecond, not libtorch's half second): into buf, 0; -1 when the shim
+ * is missing or carries no stamp.
+ */
+int engine_built_against(char *buf, size_t len);
 
 #endif

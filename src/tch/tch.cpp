@@ -12,6 +12,7 @@
 #include <ATen/Parallel.h>
 #include <ATen/autocast_mode.h>
 #include <torch/csrc/jit/runtime/graph_executor.h>
+#include <ATen/Version.h>
 
 #ifdef TCH_CUDA
 #include <ATen/Context.h>
@@ -21,9 +22,12 @@
 #include <cuda_runtime_api.h>
 #endif
 
+#include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <sstream>
+#include <memory>
 #include <string>
 #include <unordered_set>
 
@@ -47,6 +51,7 @@ struct tch_module {
 	bool usable = true; /* false after a failed reload: m is empty */
 	tch_module(torch::jit::Module mod, c10::Device dev, std::string p)
 	    : m(std::move(mod)), device(dev), path(std::move(p)) {}
+	bool quiet_once = false; // the next call's libtorch warnings are dropped (the check of a candidate)
 	// An empty module has no type: any call on it would crash.
 	torch::jit::Module &get()
 	{
@@ -191,11 +196,38 @@ struct autocast_guard {
 
 extern "C" {
 
+// What this shim was compiled against, in a section of its own that
+// engine_built_against() finds from the ELF headers without loading the
+// shim (tinfer --version, info).
+__attribute__((used, section(TCH_BUILT_SECTION))) extern const char tch_built_against[] =
+	TCH_BUILT_MARKER TORCH_VERSION;
+
 int tch_abi_version(void) { return TCH_ABI_VERSION; }
 
 const char *tch_last_error(void) { return last_error.c_str(); }
 
-const char *tch_version(void) { return TORCH_VERSION; }
+// The loaded library's own version: libtorch keeps its build settings,
+// "TORCH_VERSION=1.13.0" among them, in libtorch_cpu (at::show_config), so
+// a shim run against another libtorch than its headers' still says the truth.
+const char *tch_version(void)
+{
+	static std::string v;
+	if (!v.empty())
+		return v.c_str();
+	try {
+		std::string cfg = at::show_config();
+		size_t at = cfg.find("TORCH_VERSION=");
+		if (at != std::string::npos) {
+			at += 14;
+			size_t end = cfg.find_first_of(", \n", at);
+			v = cfg.substr(at, end == std::string::npos ? std::string::npos : end - at);
+		}
+	} catch (...) {
+	}
+	if (v.empty())
+		v = TORCH_VERSION;
+	return v.c_str();
+}
 
 // The BLAS library libtorch was linked with, as this process loaded it:
 // Debian's libtorch links libblas.so.3, which the alternatives system points
@@ -554,6 +586,75 @@ int tch_module_has_method(tch_module *m, const char *name)
 	TRY(-1, { return m->get().find_method(name).has_value() ? 1 : 0; })
 }
 
+// A libtorch warning handler that drops them: the check of an optimised
+// module runs it once on a batch, and what libtorch says about a candidate
+// it then drops (1.13's optimize_for_inference on MobileNetV3 warns "An
+// output with one or more elements was resized" for every block) is not
+// for the user; tinfer says in one line what it did.  2.0 made Warning a
+// class and moved the handler functions to WarningUtils.
+#if TCH_AT_LEAST(2, 0)
+struct quiet_warnings : c10::WarningHandler {
+	void process(const c10::Warning &) override {}
+};
+using warning_guard = c10::WarningUtils::WarningHandlerGuard;
+#else
+struct quiet_warnings : c10::WarningHandler {
+	void process(const c10::SourceLocation &, const std::string &, const bool) override {}
+};
+using warning_guard = c10::Warning::WarningHandlerGuard;
+#endif
+
+// The graph executor's optimisation switch on for as long as it lives:
+// freezing with it off (tinfer's setting on the CPU) leaves calls to
+// submodules' methods in the frozen graph whose methods freezing removed
+// ("Couldn't find method: '_conv_forward'" on the first call, 1.13).
+struct executor_optimize_on {
+	bool was;
+	executor_optimize_on() : was(torch::jit::getGraphExecutorOptimize()) { torch::jit::setGraphExecutorOptimize(true); }
+	~executor_optimize_on() { torch::jit::setGraphExecutorOptimize(was); }
+};
+
+// Convolution nodes in block b and the blocks nested in it (if, loop).
+static int convolutions(const torch::jit::Block *b)
+{
+	int n = 0;
+	for (const torch::jit::Node *node : b->nodes()) {
+		const char *k = node->kind().toQualString();
+		if (!strncmp(k, "aten::conv", 10) || !strcmp(k, "aten::_convolution"))
+			n++;
+		for (const torch::jit::Block *sub : node->blocks())
+			n += convolutions(sub);
+	}
+	return n;
+}
+
+int tch_module_convolutions(tch_module *m)
+{
+	TRY(-1, {
+		int n = 0;
+		for (const torch::jit::Module &sub : m->m.modules())
+			for (const torch::jit::Method &meth : sub.get_methods())
+				n += convolutions(meth.graph()->block());
+		return n;
+	})
+}
+
+tch_module *tch_module_optimized(tch_module *m, int level)
+{
+	TRY(nullptr, {
+		if (level < 1 || level > 2)
+			throw std::invalid_argument("optimisation level must be 1 or 2");
+		executor_optimize_on on;
+		// freeze() works on a clone: m keeps its own types and weights.
+		torch::jit::Module f = torch::jit::freeze(m->get());
+		if (level == 2)
+			f = torch::jit::optimize_for_inference(f);
+		tch_module *opt = new tch_module(std::move(f), m->device, m->path);
+		opt->quiet_once = true;
+		return opt;
+	})
+}
+
 
 tch_value *tch_module_call(tch_module *m, const char *method, tch_value *const *args, int nargs,
                            int autocast)
@@ -561,6 +662,9 @@ tch_value *tch_module_call(tch_module *m, const char *method, tch_value *const *
 	TRY(nullptr, {
 		c10::InferenceMode guard;
 		autocast_guard ac(autocast != 0, m->device);
+		quiet_warnings quiet;
+		std::unique_ptr<warning_guard> hush(m->quiet_once ? new warning_guard(&quiet) : nullptr);
+		m->quiet_once = false;
 		std::vector<c10::IValue> in;
 		in.reserve(nargs);
 		for (int i = 0; i < nargs; i++)
@@ -595,6 +699,80 @@ tch_value *tch_tensor_from(const void *data, int src, const int64_t *shape, int 
 }
 
 void tch_value_free(tch_value *v) { delete v; }
+
+// Accumulates tch_value_max_diff over a and b, recursively.
+static void max_diff(const c10::IValue &a, const c10::IValue &b, double &diff, double &ref)
+{
+	if (a.isTensor() && b.isTensor()) {
+		at::Tensor x = a.toTensor().to(at::kCPU).to(at::kDouble), y = b.toTensor().to(at::kCPU).to(at::kDouble);
+		if (x.sizes() != y.sizes())
+			throw std::invalid_argument("a tensor's shape differs");
+		if (!x.numel())
+			return;
+		// Equal values (infinities of one sign included) are 0 apart; a NaN
+		// against a number, or infinities that differ, are infinitely apart.
+		at::Tensor same = x.eq(y).logical_or(x.isnan().logical_and(y.isnan()));
+		at::Tensor d = at::where(same, at::zeros_like(x), (x - y).abs().nan_to_num(INFINITY, INFINITY, INFINITY));
+		diff = std::max(diff, d.max().item<double>());
+		at::Tensor fin = x.isfinite();
+		if (fin.any().item<bool>())
+			ref = std::max(ref, x.masked_select(fin).abs().max().item<double>());
+		return;
+	}
+	if (a.isTuple() && b.isTuple()) {
+		auto &ea = a.toTupleRef().elements(), &eb = b.toTupleRef().elements();
+		if (ea.size() != eb.size())
+			throw std::invalid_argument("a tuple's length differs");
+		for (size_t i = 0; i < ea.size(); i++)
+			max_diff(ea[i], eb[i], diff, ref);
+		return;
+	}
+	if (a.isList() && b.isList()) {
+		auto la = a.toList(), lb = b.toList();
+		if (la.size() != lb.size())
+			throw std::invalid_argument("a list's length differs");
+		for (size_t i = 0; i < la.size(); i++)
+			max_diff(la.get(i), lb.get(i), diff, ref);
+		return;
+	}
+	if (a.isGenericDict() && b.isGenericDict()) {
+		auto da = a.toGenericDict(), db = b.toGenericDict();
+		if (da.size() != db.size())
+			throw std::invalid_argument("a dict's size differs");
+		for (auto ia = da.begin(), ib = db.begin(); ia != da.end(); ++ia, ++ib) {
+			if (!(ia->key() == ib->key()))
+				throw std::invalid_argument("a dict's keys differ");
+			max_diff(ia->value(), ib->value(), diff, ref);
+		}
+		return;
+	}
+	if ((a.isInt() || a.isDouble() || a.isBool()) && (b.isInt() || b.isDouble() || b.isBool())) {
+		double x = a.isInt() ? (double)a.toInt() : a.isDouble() ? a.toDouble() : a.toBool();
+		double y = b.isInt() ? (double)b.toInt() : b.isDouble() ? b.toDouble() : b.toBool();
+		if (x != y && !(std::isnan(x) && std::isnan(y)))
+			diff = std::max(diff, std::isfinite(x - y) ? std::fabs(x - y) : INFINITY);
+		if (std::isfinite(x))
+			ref = std::max(ref, std::fabs(x));
+		return;
+	}
+	if (a.isNone() && b.isNone())
+		return;
+	if (a.isString() && b.isString() && a.toStringRef() == b.toStringRef())
+		return;
+	throw std::invalid_argument(std::string("outputs of different kinds (") + a.tagKind() + ", " + b.tagKind() + ")");
+}
+
+int tch_value_max_diff(const tch_value *a, const tch_value *b, double *diff, double *ref)
+{
+	TRY(-1, {
+		c10::InferenceMode guard;
+		double d = 0.0, r = 0.0;
+		max_diff(a->v, b->v, d, r);
+		*diff = d;
+		*ref = r;
+		return 0;
+	})
+}
 
 int tch_value_kind(const tch_value *v)
 {

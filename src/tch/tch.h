@@ -24,6 +24,12 @@
 extern "C" {
 #endif
 
+/* The shim's ELF section TCH_BUILT_SECTION holds TCH_BUILT_MARKER and the
+ * version of the libtorch headers it was compiled against, NUL-terminated:
+ * engine_built_against() reads it without loading libtorch. */
+#define TCH_BUILT_SECTION ".tinfer_built"
+#define TCH_BUILT_MARKER "tinfer-tch built against libtorch "
+
 /* Bumped whenever an entry point changes; engine/shim.c refuses a mismatched shim. */
 #define TCH_ABI_VERSION 3
 
@@ -53,7 +59,10 @@ struct tch_vram {
 	X(int, tch_abi_version, (void))                                                         \
 	/* The last error of this thread, "" when none. */                                      \
 	X(const char *, tch_last_error, (void))                                                 \
-	/* libtorch's version, e.g. "1.13.0". */                                                \
+	/*                                                                                      \
+	 * The version of the libtorch this process loaded, e.g. "1.13.0", as the              \
+	 * library itself says it (its build configuration), else the headers'.               \
+	 */                                                                                     \
 	X(const char *, tch_version, (void))                                                    \
 	/*                                                                                      \
 	 * The BLAS libtorch's matrix products run on: "OpenBLAS 0.3.21 ...",                   \
@@ -115,6 +124,19 @@ struct tch_vram {
 	X(int64_t, tch_module_bytes, (tch_module * m))                                          \
 	X(int, tch_module_has_method, (tch_module * m, const char *name))                       \
 	/*                                                                                      \
+	 * A new module made from m for inference, m left as it was: level 1 frozen             \
+	 * (torch::jit::freeze: weights as constants, batch norm folded into the               \
+	 * convolutions), level 2 frozen then torch::jit::optimize_for_inference.              \
+	 * NULL when libtorch refuses (tch_last_error says why).                                \
+	 */                                                                                     \
+	X(tch_module *, tch_module_optimized, (tch_module * m, int level))                      \
+	/*                                                                                      \
+	 * Convolutions in m's methods and its submodules' (graph nodes aten::conv*,            \
+	 * aten::_convolution), counted without changing m: what freezing and                  \
+	 * optimize_for_inference speed up on the CPU.  -1 on error.                            \
+	 */                                                                                     \
+	X(int, tch_module_convolutions, (tch_module * m))                                       \
+	/*                                                                                      \
 	 * Calls method (e.g. "forward") with nargs arguments under inference mode,             \
 	 * with autocast (CUDA fp16, CPU bf16) when autocast != 0.  The arguments               \
 	 * are borrowed.  Returns a new value, or NULL.                                         \
@@ -130,6 +152,13 @@ struct tch_vram {
 	  (const void *data, int src, const int64_t *shape, int ndim, int dtype,                \
 	   const char *device, int channels_last))                                              \
 	X(void, tch_value_free, (tch_value * v))                                                \
+	/*                                                                                      \
+	 * How far b is from a, two outputs of the same structure: into *diff the              \
+	 * largest |a - b| over every element of every tensor (NaN or an infinity in            \
+	 * one place of one only: infinite), into *ref the largest finite |a|.  -1              \
+	 * when the structure, a shape or a scalar differs (tch_last_error says how).           \
+	 */                                                                                     \
+	X(int, tch_value_max_diff, (const tch_value *a, const tch_value *b, double *diff, double *ref)) \
 	X(int, tch_value_kind, (const tch_value *v))                                            \
 	/* Tuples, lists, dicts: number of items; item i (new value); dict key i as text. */    \
 	X(int, tch_value_len, (const tch_value *v))                                             \
