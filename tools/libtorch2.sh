@@ -137,6 +137,14 @@ mount_fs() {
 	mountpoint -q "$R/dev/pts" ||
 		mount -t devpts -o newinstance,ptmxmode=0666,mode=0620,gid=5 devpts "$R/dev/pts" || return 1
 	mountpoint -q "$R/tmp" || mount -t tmpfs -o mode=1777 tmpfs "$R/tmp" || return 1
+	# the CUDA toolkit's headers, read-only, when this machine has them: the
+	# CUDA shim is then compile-checked against libtorch 2.6 too
+	# (tests/cli/test_cuda_build.sh)
+	if [ -d /usr/local/cuda/include ]; then
+		mkdir -p "$R/usr/local/cuda" &&
+			{ mountpoint -q "$R/usr/local/cuda" || mount --bind -o ro /usr/local/cuda "$R/usr/local/cuda"; } ||
+			say "could not mount /usr/local/cuda: the CUDA compile check skips"
+	fi
 }
 
 # A root is complete when debootstrap finished (.tinfer-debootstrap) and the

@@ -19,7 +19,7 @@ st=$?
 # is refused, saying so, and is to be made on bookworm.
 if [ $st -eq 2 ] && grep -q 'needs glibc' "$TMP/make.out"; then
 	pass gpu-bundle/refuses-a-newer-glibc
-	echo "SKIP gpu-bundle: this glibc is newer than the bundle's 2.34 ($(tail -n 1 "$TMP/make.out"))"
+	echo "SKIP gpu-bundle: this glibc is newer than the bundle's 2.34 ($(grep -m 1 "needs glibc" "$TMP/make.out"))"
 	exit 0
 fi
 [ $st -eq 0 ] && pass gpu-bundle/made || fail gpu-bundle/made "exit $st: $(tail -n 3 "$TMP/make.out")"
