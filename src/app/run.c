@@ -185,8 +185,10 @@ static int infer(struct run *r, const void *host, int src, int64_t *shape, int n
  * on: at the first pass.  auto: once the run has shown it is long, as in
  * the ski-rental problem: optimising costs libtorch's graph passes and a
  * pass of the candidate, 1 to 3 batches' worth on ResNet-50 and
- * MobileNetV3 (README.md, Figures), and gains 20-45 % a batch on CNNs; so it
- * is done after the AUTO_BATCHES-th batch, while more inputs are listed,
+ * MobileNetV3 (README.md, Figures; 0.57 s = 4.4 batches of MobileNetV3-Large
+ * once the heap was on huge pages), and gains 20-45 % a batch on CNNs; so
+ * it is done after the AUTO_BATCHES-th batch (the ski-rental rule: rent
+ * for about what buying costs), while more inputs are listed,
  * for models of AUTO_MIN_WEIGHTS or more (a smaller one is fast, and the
  * graph passes are most of the cost: the digits model's 0.13 MB take
  * 0.17-0.42 s against ~1 ms a batch) that have convolutions (a transformer
@@ -194,7 +196,7 @@ static int infer(struct run *r, const void *host, int src, int64_t *shape, int n
  * passes and 360 MiB more at the peak).  Counts, not times: a run's
  * records do not depend on how busy the machine was.
  */
-#define AUTO_BATCHES 3
+#define AUTO_BATCHES 5
 #define AUTO_MIN_WEIGHTS ((uint64_t)8 << 20)
 static int optimize_now(struct run *r)
 {
