@@ -31,39 +31,12 @@ static int load(const char *name, struct npy *a, char *err, size_t errlen)
 	return rc;
 }
 
-/* Item i of a as a double. */
-static double item(const struct npy *a, size_t i)
-{
-	const unsigned char *p = (const unsigned char *)a->data + i * npy_itemsize(a->dtype);
-	switch (a->dtype) {
-	case NPY_BOOL: return *p;
-	case NPY_I8: { int8_t v; memcpy(&v, p, 1); return v; }
-	case NPY_U8: return *p;
-	case NPY_I16: { int16_t v; memcpy(&v, p, 2); return v; }
-	case NPY_U16: { uint16_t v; memcpy(&v, p, 2); return v; }
-	case NPY_I32: { int32_t v; memcpy(&v, p, 4); return v; }
-	case NPY_U32: { uint32_t v; memcpy(&v, p, 4); return v; }
-	case NPY_I64: { int64_t v; memcpy(&v, p, 8); return (double)v; }
-	case NPY_U64: { uint64_t v; memcpy(&v, p, 8); return (double)v; }
-	case NPY_F16: {
-		uint16_t h;
-		memcpy(&h, p, 2);
-		int e = (h >> 10) & 0x1f, m = h & 0x3ff;
-		double v = e ? ldexp(1024 + m, e - 25) : ldexp(m, -24);
-		return (h & 0x8000) ? -v : v;
-	}
-	case NPY_F32: { float v; memcpy(&v, p, 4); return v; }
-	case NPY_F64: { double v; memcpy(&v, p, 8); return v; }
-	default: return NAN;
-	}
-}
-
 /* True when a holds arange(count) (bool: arange % 2). */
 static int is_arange(const struct npy *a)
 {
 	for (size_t i = 0; i < a->count; i++) {
 		double want = a->dtype == NPY_BOOL ? (double)(i % 2) : (double)i;
-		if (item(a, i) != want)
+		if (npy_get(a, i) != want)
 			return 0;
 	}
 	return 1;
@@ -175,12 +148,12 @@ int main(void)
 	struct npy a;
 	char err[256] = "";
 	int rc = load("scalar.npy", &a, err, sizeof err);
-	CHECK(rc == 0 && a.ndim == 0 && a.count == 1 && a.dtype == NPY_F32 && item(&a, 0) == 7.0, "scalar",
+	CHECK(rc == 0 && a.ndim == 0 && a.count == 1 && a.dtype == NPY_F32 && npy_get(&a, 0) == 7.0, "scalar",
 	      "rc %d ndim %d count %zu: %s", rc, a.ndim, a.count, err);
 	npy_free(&a);
 	rc = load("question_bool.npy", &a, err, sizeof err);
-	CHECK(rc == 0 && a.dtype == NPY_BOOL && a.count == 3 && item(&a, 0) == 0 && item(&a, 1) == 1 &&
-	      item(&a, 2) == 1, "bool '?' descr, normalised to 0/1", "rc %d: %s", rc, err);
+	CHECK(rc == 0 && a.dtype == NPY_BOOL && a.count == 3 && npy_get(&a, 0) == 0 && npy_get(&a, 1) == 1 &&
+	      npy_get(&a, 2) == 1, "bool '?' descr, normalised to 0/1", "rc %d: %s", rc, err);
 	npy_free(&a);
 	npy_free(NULL);
 	CHECK(1, "npy_free(NULL)", "unreachable");
