@@ -10,27 +10,9 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include "../chunk_src.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-struct src {
-	const uint8_t *p;
-	size_t n, off, chunk;
-};
-
-static ssize_t src_read(void *ctx, void *buf, size_t n)
-{
-	struct src *s = ctx;
-	size_t k = s->n - s->off;
-	if (k > n)
-		k = n;
-	if (k > s->chunk)
-		k = s->chunk;
-	if (k)
-		memcpy(buf, s->p + s->off, k);
-	s->off += k;
-	return (ssize_t)k;
-}
 
 /* A message is one non-empty line. */
 static void one_line(const char *err)

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "../chunk_src.h"
 
 #define DIR "tests/data/images/"
 
@@ -29,26 +30,6 @@ static void put(struct buf *b, const void *d, size_t n)
 		abort();
 	memcpy(b->p + b->n, d, n);
 	b->n += n;
-}
-
-/* A source that hands out at most `chunk` bytes per read and counts what it gave. */
-struct src {
-	const unsigned char *p;
-	size_t n, off, chunk;
-};
-
-static ssize_t src_read(void *ctx, void *out, size_t n)
-{
-	struct src *s = ctx;
-	size_t k = s->n - s->off;
-	if (k > n)
-		k = n;
-	if (k > s->chunk)
-		k = s->chunk;
-	if (k)
-		memcpy(out, s->p + s->off, k);
-	s->off += k;
-	return (ssize_t)k;
 }
 
 /* A JPEG's shape without real pixels: the splitter reads markers, not pixels. */

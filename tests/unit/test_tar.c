@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "../chunk_src.h"
 
 /* ---- an archive in memory ---- */
 
@@ -89,27 +90,6 @@ static size_t pax_rec(char *out, const char *key, const char *val)
 	while (snprintf(NULL, 0, "%zu", len) + body != len)
 		len++;
 	return (size_t)sprintf(out, "%zu %s=%s\n", len, key, val);
-}
-
-/* ---- a source that hands out at most `chunk` bytes per read ---- */
-
-struct src {
-	const unsigned char *p;
-	size_t n, off, chunk;
-};
-
-static ssize_t src_read(void *ctx, void *buf, size_t n)
-{
-	struct src *s = ctx;
-	size_t k = s->n - s->off;
-	if (k > n)
-		k = n;
-	if (k > s->chunk)
-		k = s->chunk;
-	if (k)
-		memcpy(buf, s->p + s->off, k);
-	s->off += k;
-	return (ssize_t)k;
 }
 
 /* ---- reading a whole archive into a listing ---- */
