@@ -79,3 +79,13 @@ min_vm() {
 	done
 	echo $_hi
 }
+
+# wait_lines FILE N — waits (up to 30 s) until FILE has N lines: for a run
+# in the background that is to be killed, or watched, half-way.
+wait_lines() {
+	_i=0
+	while [ "$(wc -l <"$1" 2>/dev/null || echo 0)" -lt "$2" ] && [ $_i -lt 600 ]; do
+		sleep 0.05
+		_i=$((_i + 1))
+	done
+}

@@ -16,13 +16,6 @@ N=600
 one_ok_each() { # NAME FILE — every input of $TMP/d has exactly one record there, ok
 	records "$1" "$2" "sorted(r['input'] for r in R) == sorted('$TMP/d/' + f for f in __import__('os').listdir('$TMP/d')) and all(r['ok'] for r in R)"
 }
-wait_lines() { # FILE N — wait (up to 20 s) until FILE has N lines
-	_i=0
-	while [ "$(wc -l <"$1" 2>/dev/null || echo 0)" -lt "$2" ] && [ $_i -lt 400 ]; do
-		sleep 0.05
-		_i=$((_i + 1))
-	done
-}
 
 # kill -9 in the middle, then --resume: one ok record per input
 "$T" run -m digits -b 1 -j 1 -q -o "$TMP/res.jsonl" "$TMP/d" &

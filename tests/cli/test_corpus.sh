@@ -114,13 +114,6 @@ cat "$TMP/sh0.jsonl" "$TMP/sh1.jsonl" "$TMP/sh2.jsonl" >"$TMP/union.jsonl"
 records tar/shard/union "$TMP/union.jsonl" "sorted(r['input'] for r in R) == sorted($WANT)"
 
 # kill -9 in the middle of a shard, then --resume: one ok record per member
-wait_lines() { # FILE N — wait (up to 30 s) until FILE has N lines
-	_i=0
-	while [ "$(wc -l <"$1" 2>/dev/null || echo 0)" -lt "$2" ] && [ $_i -lt 600 ]; do
-		sleep 0.05
-		_i=$((_i + 1))
-	done
-}
 # (the shard comes through a FIFO whose writer stops half-way, so that the
 # run cannot finish before the kill however fast the machine is)
 mkfifo "$TMP/fifo"
